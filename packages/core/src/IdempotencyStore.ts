@@ -1,0 +1,67 @@
+/**
+ * `Idempotency-Key`: the same key and body answer the same task, the same key with another body
+ * is 422, and concurrent duplicates create one task.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import { IdempotencyMismatchError } from "./Errors.js"
+import type { TaskId } from "./Ids.js"
+
+/** Remembers which task a key created. */
+export interface IdempotencyStoreService {
+  /**
+   * Runs `create` once per (tenant, key): a repeat with the same fingerprint answers the first
+   * run's task id (waiting for it if it is still running), another fingerprint is 422. A failed
+   * first run is forgotten, so the key can be used again.
+   */
+  readonly once: <E, R>(
+    scope: { readonly tenant: string; readonly key: string; readonly fingerprint: string },
+    create: Effect.Effect<TaskId, E, R>
+  ) => Effect.Effect<TaskId, E | IdempotencyMismatchError, R>
+}
+
+/** The idempotency store in use. */
+export class IdempotencyStore extends Context.Tag("@identify-face/core/IdempotencyStore")<IdempotencyStore, IdempotencyStoreService>() {}
+
+interface Entry {
+  readonly fingerprint: string
+  readonly task: Deferred.Deferred<TaskId, unknown>
+}
+
+/** An idempotency store in memory. */
+export const makeMemory: Effect.Effect<IdempotencyStoreService> = Effect.map(Ref.make(new Map<string, Entry>()), (entries) => ({
+  once: <E, R>(scope: { readonly tenant: string; readonly key: string; readonly fingerprint: string }, create: Effect.Effect<TaskId, E, R>) =>
+    Effect.gen(function* () {
+      const id = `${scope.tenant}\u0000${scope.key}`
+      const fresh = yield* Deferred.make<TaskId, unknown>()
+      const existing = yield* Ref.modify(entries, (map) => {
+        const found = map.get(id)
+        return found === undefined ? [undefined, new Map(map).set(id, { fingerprint: scope.fingerprint, task: fresh })] : [found, map]
+      })
+      if (existing !== undefined) {
+        if (existing.fingerprint !== scope.fingerprint) {
+          return yield* Effect.fail(new IdempotencyMismatchError({ message: "this Idempotency-Key was used with another request body" }))
+        }
+        return yield* (Deferred.await(existing.task) as Effect.Effect<TaskId, E>)
+      }
+      const exit = yield* Effect.exit(create)
+      if (Exit.isFailure(exit)) {
+        yield* Ref.update(entries, (map) => {
+          const next = new Map(map)
+          next.delete(id)
+          return next
+        })
+      }
+      yield* Deferred.done(fresh, exit)
+      return yield* exit
+    })
+}))
+
+/** The in-memory idempotency store as a layer. */
+export const layerMemory: Layer.Layer<IdempotencyStore> = Layer.effect(IdempotencyStore, makeMemory)

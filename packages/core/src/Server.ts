@@ -1,0 +1,98 @@
+/**
+ * Puts the API together: the engine and the HTTP handler over the services a host provides, and
+ * a web handler, `(Request) => Promise<Response>`, that every adapter mounts.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as ArtifactStore from "./ArtifactStore.js"
+import * as Authenticator from "./Authenticator.js"
+import * as Config from "./Config.js"
+import type { FaceAnalyzer } from "./FaceAnalyzer.js"
+import { handle } from "./HttpApi.js"
+import type { HandleOptions, HttpApiServices } from "./HttpApi.js"
+import * as IdempotencyStore from "./IdempotencyStore.js"
+import * as Pricing from "./Pricing.js"
+import * as RateLimiter from "./RateLimiter.js"
+import * as TaskEngine from "./TaskEngine.js"
+import * as TaskStore from "./TaskStore.js"
+import * as VideoSource from "./VideoSource.js"
+import * as VideoStore from "./VideoStore.js"
+
+/** Options of the API's own services. */
+export interface ServerOptions {
+  /** Settings over the defaults. */
+  readonly config?: Partial<Config.IdentifyFaceConfig>
+  /** A token bucket per key; no limit when unset. */
+  readonly rateLimit?: RateLimiter.RateLimit
+}
+
+/**
+ * The API over the stores, video source, analyzer, pricing and authenticator the host provides.
+ * Settings are checked here, so a wrong one throws at construction.
+ */
+export const layer = (
+  options: ServerOptions = {}
+): Layer.Layer<
+  HttpApiServices,
+  never,
+  FaceAnalyzer | TaskStore.TaskStore | VideoStore.VideoStore | ArtifactStore.ArtifactStore | VideoSource.VideoSource | Pricing.Pricing | Authenticator.Authenticator
+> => {
+  const config = Config.layer(options.config)
+  return Layer.mergeAll(
+    TaskEngine.layer.pipe(Layer.provide(config)),
+    config,
+    RateLimiter.layer(options.rateLimit),
+    IdempotencyStore.layerMemory,
+    Layer.context<Authenticator.Authenticator | VideoStore.VideoStore | ArtifactStore.ArtifactStore>()
+  )
+}
+
+/** Options of {@link layerMemory}. */
+export interface MemoryServerOptions extends ServerOptions, VideoSource.VideoSourceOptions {
+  /** The bearer keys; each is a tenant. */
+  readonly apiKeys: ReadonlyArray<string>
+}
+
+/**
+ * The API with everything in memory and free pricing: only the analyzer is left to provide.
+ * Tasks do not survive a restart.
+ */
+export const layerMemory = (options: MemoryServerOptions): Layer.Layer<HttpApiServices, never, FaceAnalyzer> =>
+  layer(options).pipe(
+    Layer.provide(VideoSource.layer(options)),
+    Layer.provide(
+      Layer.mergeAll(
+        TaskStore.layerMemory,
+        VideoStore.layerMemory,
+        ArtifactStore.layerMemory,
+        Pricing.layerFree,
+        Authenticator.layerKeys(options.apiKeys)
+      )
+    )
+  )
+
+/** The API as a function of web requests, with its runtime. */
+export interface WebHandler {
+  /** Answers one request. */
+  readonly handle: (request: Request, options?: HandleOptions) => Promise<Response>
+  /** Stops the engine (running tasks go back to pending) and releases every resource. */
+  readonly dispose: () => Promise<void>
+}
+
+/** Builds the services once and answers requests with them. */
+export const makeWebHandler = <E>(services: Layer.Layer<HttpApiServices, E>): WebHandler => {
+  const runtime = ManagedRuntime.make(services)
+  return {
+    handle: (request, options) => runtime.runPromise(handle(request, options)),
+    dispose: () => runtime.dispose()
+  }
+}
+
+/** Builds the services now, failing if they cannot be built, so a server starts only when ready. */
+export const makeWebHandlerReady = <E>(services: Layer.Layer<HttpApiServices, E>): Promise<WebHandler> => {
+  const handler = makeWebHandler(services)
+  return Effect.runPromise(Effect.promise(() => handler.handle(new Request("http://localhost/healthz")))).then(() => handler)
+}
