@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as Adapter from "./Adapter.js"
 export * as AddressGuard from "./AddressGuard.js"
 export * as ArtifactStore from "./ArtifactStore.js"
 export * as Authenticator from "./Authenticator.js"
@@ -11,9 +12,11 @@ export * as Config from "./Config.js"
 export * as CreateRequest from "./CreateRequest.js"
 export * as Errors from "./Errors.js"
 export * as FaceAnalyzer from "./FaceAnalyzer.js"
+export * as FaceTrack from "./FaceTrack.js"
 export * as HttpApi from "./HttpApi.js"
 export * as IdempotencyStore from "./IdempotencyStore.js"
 export * as Ids from "./Ids.js"
+export * as NodeHttp from "./NodeHttp.js"
 export * as OpenApi from "./OpenApi.js"
 export * as Pricing from "./Pricing.js"
 export * as RateLimiter from "./RateLimiter.js"
