@@ -1,0 +1,8 @@
+/**
+ * identify-face on Node: video intake, on-disk stores, the ffprobe checks and the real analysis.
+ *
+ * @since 0.1.0
+ */
+export * as FileArtifactStore from "./FileArtifactStore.js"
+export * as FileVideoStore from "./FileVideoStore.js"
+export * as UrlFetcher from "./UrlFetcher.js"
