@@ -58,8 +58,9 @@ const parseV6 = (text: string): ReadonlyArray<number> | undefined => {
     const embedded = parseV4(rest.slice(lastColon + 1))
     if (embedded === undefined) return undefined
     tail.push(embedded >>> 16, embedded & 0xffff)
-    rest = `${rest.slice(0, lastColon + 1)}${rest.endsWith("::") ? "" : "0"}`
-    if (!rest.endsWith("::")) rest = rest.slice(0, -2)
+    // The groups before the dotted quad: keep a "::" that ends them, drop a single ":".
+    const prefix = rest.slice(0, lastColon + 1)
+    rest = prefix.endsWith("::") ? prefix : prefix.slice(0, -1)
   }
   const halves = rest.split("::")
   if (halves.length > 2) return undefined
@@ -127,7 +128,8 @@ export const checkUrl = (
   if (url.protocol !== "http:" && url.protocol !== "https:") return refuse(`scheme ${url.protocol} is not http or https`)
   if (url.username !== "" || url.password !== "") return refuse("credentials in the URL")
   if (allowHost(url.host)) return Either.right(url)
-  const host = url.hostname.toLowerCase()
+  // A trailing dot names the same host ("localhost." is localhost).
+  const host = url.hostname.toLowerCase().replace(/\.$/, "")
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) {
     return refuse(`${host} is a local name`)
   }

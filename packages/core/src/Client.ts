@@ -16,12 +16,13 @@ import * as Schema from "effect/Schema"
 import * as CreateRequest from "./CreateRequest.js"
 import {
   ErrorBody,
+  RateLimitedError,
   ResultParsingError,
   TaskInterruptedError,
   TransportError,
   fromCode
 } from "./Errors.js"
-import type { IdentifyFaceError, RateLimitedError } from "./Errors.js"
+import type { IdentifyFaceError } from "./Errors.js"
 import type { VideoRef } from "./Task.js"
 import { FaceResultFromText, LenientTaskObject, UploadedVideo } from "./Wire.js"
 import type { FaceResult, TaskObject } from "./Wire.js"
@@ -77,7 +78,6 @@ export interface IdentifyFaceClientService {
 /** The client in use. */
 export class IdentifyFaceClient extends Context.Tag("@identify-face/core/IdentifyFaceClient")<IdentifyFaceClient, IdentifyFaceClientService>() {}
 
-
 const decodeTask = Schema.decodeUnknownEither(LenientTaskObject)
 const decodeError = Schema.decodeUnknownEither(ErrorBody)
 const decodeUpload = Schema.decodeUnknownEither(UploadedVideo)
@@ -93,27 +93,30 @@ const isFinished = (task: TaskObject) => task.status === "completed" || task.sta
 
 /**
  * The poll schedule: exponential from `initialDelay` by `factor`, jittered, capped at `maxDelay`,
- * never sooner than the server's hint or `Retry-After`, for as long as the task runs and at most
- * `timeout` in all.
+ * never sooner than the server's hint or `Retry-After`, for as long as the task runs. It never
+ * waits past `timeout` (counted from the first poll): the last poll falls on the deadline, and a
+ * task still running then ends the schedule.
  */
 export const pollSchedule = (options: PollOptions = {}): Schedule.Schedule<PollState, PollState> => {
   const maxDelay = Duration.decode(options.maxDelay ?? "5 seconds")
-  return Schedule.exponential(options.initialDelay ?? "500 millis", options.factor ?? 1.5).pipe(
+  const timeout = Duration.decode(options.timeout ?? "10 minutes")
+  const backoff = Schedule.exponential(options.initialDelay ?? "500 millis", options.factor ?? 1.5).pipe(
     Schedule.jittered,
-    Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay)),
-    Schedule.zipRight(Schedule.identity<PollState>()),
-    Schedule.modifyDelay((state, delay) => {
-      switch (state._tag) {
-        case "Running":
-          return Duration.max(delay, Duration.min(state.hint, maxDelay))
-        case "RateLimited":
-          return Duration.max(delay, state.retryAfter)
-        default:
-          return delay
-      }
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, maxDelay))
+  )
+  return Schedule.intersect(Schedule.identity<PollState>(), Schedule.elapsed).pipe(
+    Schedule.zipLeft(backoff),
+    Schedule.modifyDelay(([state, elapsed], delay) => {
+      const wanted =
+        state._tag === "Running"
+          ? Duration.max(delay, Duration.min(state.hint, maxDelay))
+          : state._tag === "RateLimited"
+            ? Duration.max(delay, state.retryAfter)
+            : delay
+      return Duration.min(wanted, Duration.subtract(timeout, elapsed))
     }),
-    Schedule.whileInput((state: PollState) => state._tag !== "Finished"),
-    Schedule.upTo(options.timeout ?? "10 minutes")
+    Schedule.whileOutput(([state, elapsed]) => state._tag !== "Finished" && Duration.lessThan(elapsed, timeout)),
+    Schedule.map(([state]) => state)
   )
 }
 
@@ -132,6 +135,12 @@ export const resultOf = (task: TaskObject): Either.Either<FaceResult, IdentifyFa
     default:
       return Either.left(new TaskInterruptedError({ message: `task ${task.id} has not finished` }))
   }
+}
+
+/** The `Retry-After` of an answer in seconds; 1 when it is missing or not a number of seconds. */
+const retryAfterSeconds = (response: Response) => {
+  const seconds = Number(response.headers.get("retry-after") ?? "1")
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : 1
 }
 
 const transport = (message: string, status?: number) =>
@@ -154,9 +163,13 @@ export const make = (options: ClientOptions): IdentifyFaceClientService => {
       const body = Either.getOrUndefined(Either.try(() => JSON.parse(text) as unknown))
       if (response.ok) return { body, response }
       const error = decodeError(body)
+      if (response.status === 429) {
+        // Any 429 is a rate limit, whatever its body: a gateway may not answer with an error body.
+        const message = Either.isRight(error) ? error.right.error.error_message : "rate limited"
+        return yield* Effect.fail(new RateLimitedError({ message, retryAfterSeconds: retryAfterSeconds(response) }))
+      }
       if (Either.isLeft(error)) return yield* Effect.fail(transport(`unexpected ${response.status} answer`, response.status))
-      const retryAfter = Number(response.headers.get("retry-after") ?? "1")
-      return yield* Effect.fail(fromCode(error.right.error.code, error.right.error.error_message, Number.isFinite(retryAfter) ? retryAfter : 1))
+      return yield* Effect.fail(fromCode(error.right.error.code, error.right.error.error_message))
     })
 
   const taskRequest = (path: string, init?: RequestInit) =>

@@ -55,7 +55,8 @@ const positiveInteger = (name: string, value: number) => {
 }
 
 const positiveDuration = (name: string, value: Duration.Duration) => {
-  if (!Duration.isFinite(value) || Duration.toMillis(value) <= 0) {
+  // Checked to be a Duration first: a caller without types may pass "10 minutes" or a number.
+  if (!Duration.isDuration(value) || !Duration.isFinite(value) || Duration.toMillis(value) <= 0) {
     throw new InvalidConfigError(`identify-face: ${name} must be a positive, finite duration`)
   }
 }

@@ -230,10 +230,10 @@ export const codes: ReadonlyArray<string> = [...Object.keys(byCode), "429"]
  */
 export const fromCode = (code: string, message: string, retryAfterSeconds = 1): IdentifyFaceError => {
   if (code === "429") return new RateLimitedError({ message, retryAfterSeconds })
-  const ErrorClass = byCode[code as keyof typeof byCode]
-  return ErrorClass === undefined
-    ? new InternalGenerationError({ message: `${message} (code ${code})` })
-    : new ErrorClass({ message })
+  // Own keys only: a code off the wire such as "constructor" must not reach Object.prototype.
+  return Object.hasOwn(byCode, code)
+    ? new byCode[code as keyof typeof byCode]({ message })
+    : new InternalGenerationError({ message: `${message} (code ${code})` })
 }
 
 /** The wire shape of an error: `{ "code", "error_message" }`. */

@@ -201,6 +201,24 @@ const routes: ReadonlyArray<Route> = [
 
 const normaliseBase = (basePath: string | undefined) => (basePath ?? "").replace(/\/+$/, "")
 
+/** The path of `pathname` under the mount `basePath`, or undefined when it is outside the mount. */
+const pathUnder = (pathname: string, basePath: string | undefined) => {
+  const base = normaliseBase(basePath)
+  return pathname.startsWith(base) ? pathname.slice(base.length) || "/" : undefined
+}
+
+const apiPath = /^\/(?:healthz|openapi\.json|model\/v1\/.*)$/
+
+/**
+ * Whether the API answers `pathname` (a URL's path, mount included): `/healthz`, `/openapi.json`
+ * and everything under `/model/v1/`. An adapter mounted beside a host app's own routes passes
+ * every other path on, and still answers a malformed id under `/model/v1/` with the JSON 404.
+ */
+export const ownsPath = (pathname: string, options: HandleOptions = {}): boolean => {
+  const path = pathUnder(pathname, options.basePath)
+  return path !== undefined && apiPath.test(path)
+}
+
 /**
  * Answers one request. Never fails: every refusal is an error body with its code, and a defect is
  * logged and answered 500 with 014002095, so the server keeps serving.
@@ -210,7 +228,7 @@ export const handle = (request: Request, options: HandleOptions = {}): Effect.Ef
     const url = new URL(request.url)
     const base = normaliseBase(options.basePath)
     const config = yield* Config
-    const path = url.pathname.startsWith(base) ? url.pathname.slice(base.length) || "/" : undefined
+    const path = pathUnder(url.pathname, base)
     const publicBase = config.publicUrl === undefined ? `${url.origin}${base}` : config.publicUrl.replace(/\/+$/, "")
     const context: Context = { request, url, fileUrl: (key) => `${publicBase}/model/v1/files/${key}` }
     const route = path === undefined ? undefined : routes.find((candidate) => candidate.pattern.test(path))

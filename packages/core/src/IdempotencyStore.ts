@@ -50,16 +50,21 @@ export const makeMemory: Effect.Effect<IdempotencyStoreService> = Effect.map(Ref
         }
         return yield* (Deferred.await(existing.task) as Effect.Effect<TaskId, E>)
       }
-      const exit = yield* Effect.exit(create)
-      if (Exit.isFailure(exit)) {
-        yield* Ref.update(entries, (map) => {
-          const next = new Map(map)
-          next.delete(id)
-          return next
+      // The bookkeeping runs even when the create is interrupted, so the key is never left taken.
+      return yield* Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function* () {
+          const exit = yield* Effect.exit(restore(create))
+          if (Exit.isFailure(exit)) {
+            yield* Ref.update(entries, (map) => {
+              const next = new Map(map)
+              next.delete(id)
+              return next
+            })
+          }
+          yield* Deferred.done(fresh, exit)
+          return yield* exit
         })
-      }
-      yield* Deferred.done(fresh, exit)
-      return yield* exit
+      )
     })
 }))
 
