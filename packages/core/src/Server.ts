@@ -30,7 +30,8 @@ export interface ServerOptions {
 }
 
 /**
- * The API over the stores, video source, analyzer, pricing and authenticator the host provides.
+ * The API over the stores (tasks, uploads, screenshots, idempotency keys), video source, analyzer,
+ * pricing and authenticator the host provides.
  * Settings are checked here, so a wrong one throws at construction.
  */
 export const layer = (
@@ -38,15 +39,21 @@ export const layer = (
 ): Layer.Layer<
   HttpApiServices,
   never,
-  FaceAnalyzer | TaskStore.TaskStore | VideoStore.VideoStore | ArtifactStore.ArtifactStore | VideoSource.VideoSource | Pricing.Pricing | Authenticator.Authenticator
+  | FaceAnalyzer
+  | TaskStore.TaskStore
+  | VideoStore.VideoStore
+  | ArtifactStore.ArtifactStore
+  | IdempotencyStore.IdempotencyStore
+  | VideoSource.VideoSource
+  | Pricing.Pricing
+  | Authenticator.Authenticator
 > => {
   const config = Config.layer(options.config)
   return Layer.mergeAll(
     TaskEngine.layer.pipe(Layer.provide(config)),
     config,
     RateLimiter.layer(options.rateLimit),
-    IdempotencyStore.layerMemory,
-    Layer.context<Authenticator.Authenticator | VideoStore.VideoStore | ArtifactStore.ArtifactStore>()
+    Layer.context<Authenticator.Authenticator | VideoStore.VideoStore | ArtifactStore.ArtifactStore | IdempotencyStore.IdempotencyStore>()
   )
 }
 
@@ -68,6 +75,7 @@ export const layerMemory = (options: MemoryServerOptions): Layer.Layer<HttpApiSe
         TaskStore.layerMemory,
         VideoStore.layerMemory,
         ArtifactStore.layerMemory,
+        IdempotencyStore.layerMemory,
         Pricing.layerFree,
         Authenticator.layerKeys(options.apiKeys)
       )

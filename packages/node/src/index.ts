@@ -5,4 +5,5 @@
  */
 export * as FileArtifactStore from "./FileArtifactStore.js"
 export * as FileVideoStore from "./FileVideoStore.js"
+export * as SqliteStore from "./SqliteStore.js"
 export * as UrlFetcher from "./UrlFetcher.js"
