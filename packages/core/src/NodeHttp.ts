@@ -112,3 +112,30 @@ export const writeResponse = async (response: Response, outgoing: ServerResponse
     outgoing.destroy(error instanceof Error ? error : new Error(String(error)))
   }
 }
+
+/**
+ * Hands one Node request to a web handler: the body is streamed to it, not buffered, and a body
+ * it did not read is dropped once it answers, so a refusal (401, 413) reaches a client that is
+ * still sending. For servers that write the response themselves (`@hono/node-server`).
+ */
+export const handleIncoming = async (
+  incoming: IncomingMessageLike,
+  url: string,
+  handle: (request: Request) => Promise<Response>
+): Promise<Response> => {
+  const request = toRequest(incoming, url)
+  return handle(request).finally(() => {
+    if (request.body !== null && !request.body.locked) return request.body.cancel()
+  })
+}
+
+/**
+ * Answers one Node request with a web handler: {@link handleIncoming}, then the answer streamed
+ * back. Rejects only when `handle` does.
+ */
+export const serve = async (
+  incoming: IncomingMessageLike,
+  outgoing: ServerResponseLike,
+  url: string,
+  handle: (request: Request) => Promise<Response>
+): Promise<void> => writeResponse(await handleIncoming(incoming, url, handle), outgoing)
