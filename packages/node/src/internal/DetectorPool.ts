@@ -17,7 +17,7 @@ export interface DetectorPoolOptions extends HumanDetectorOptions {
 
 interface Job {
   readonly frame: RgbFrame
-  readonly embed: boolean
+  readonly options: DetectOptions
   readonly resolve: (detections: ReadonlyArray<Detection>) => void
   readonly reject: (error: Error) => void
 }
@@ -74,7 +74,7 @@ export class DetectorPool implements FaceDetector {
         reject(this.failure)
         return
       }
-      this.queue.push({ frame, embed: options?.embed === true, resolve, reject })
+      this.queue.push({ frame, options: { embed: options?.embed, pose: options?.pose }, resolve, reject })
       this.dispatch()
     })
 
@@ -123,7 +123,7 @@ export class DetectorPool implements FaceDetector {
       if (job === undefined) return
       poolWorker.job = job
       const data = ownedPixels(job.frame)
-      const request: DetectRequest = { id: this.nextId++, width: job.frame.width, height: job.frame.height, data, embed: job.embed }
+      const request: DetectRequest = { id: this.nextId++, width: job.frame.width, height: job.frame.height, data, options: job.options }
       poolWorker.worker.postMessage(request, [data.buffer as ArrayBuffer])
     }
   }

@@ -26,12 +26,23 @@ export interface Detection {
   readonly roll: number
   /** Identity descriptor (unit length, compare with cosine/euclidean distance); only when asked for. */
   readonly embedding?: ReadonlyArray<number>
+  /**
+   * Cheap look of the face box (16×16 grayscale, zero mean, unit length): the dot product of two is
+   * near 1 for the same face in nearby frames and clearly lower after a cut to another face.
+   */
+  readonly appearance?: ReadonlyArray<number>
 }
 
 /** What to compute for one frame beyond boxes and rotation. */
 export interface DetectOptions {
   /** Also compute an identity embedding per face; costs ~125 ms per face on the WASM backend. */
   readonly embed?: boolean | undefined
+  /**
+   * How head rotation is found. "mesh" (default): FaceMesh per face, all three angles. "keypoints":
+   * BlazeFace alone, yaw and roll estimated from its 6 keypoints (within ~4° of the mesh yaw up to
+   * ±30°), pitch NaN, about 2.5× cheaper per frame: for the coarse sampling pass. `embed` implies "mesh".
+   */
+  readonly pose?: "mesh" | "keypoints" | undefined
 }
 
 /** Finds faces in RGB frames. */

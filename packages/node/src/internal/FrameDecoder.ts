@@ -40,6 +40,11 @@ export interface DecodeOptions extends RunOptions {
   readonly startMs?: number | undefined
   /** Decode only frames shown before this time (exclusive). */
   readonly endMs?: number | undefined
+  /**
+   * Skip H.264/HEVC's in-loop deblocking (`-skip_loop_filter all`): ~20% less decode CPU, slightly
+   * blockier frames that drift until the next keyframe. Fine for a coarse detection pass.
+   */
+  readonly skipLoopFilter?: boolean | undefined
 }
 
 // Frames are at least ~4 ms apart; this absorbs float rounding of times that came from an earlier pass.
@@ -66,7 +71,8 @@ const inputArguments = (options: DecodeOptions): Array<string> => {
   const seek = options.startMs !== undefined && options.startMs > 0 ? ["-ss", seconds(options.startMs + offsetMs - TIME_TOLERANCE_S * 1000)] : []
   const stop = options.endMs !== undefined ? ["-to", seconds(options.endMs + offsetMs)] : []
   // -copyts keeps source timestamps, so every pass reports times on the same timeline.
-  return ["-hide_banner", "-nostdin", "-nostats", "-v", "info", ...seek, ...stop, "-copyts", "-i", options.input]
+  const skip = options.skipLoopFilter === true ? ["-skip_loop_filter", "all"] : []
+  return ["-hide_banner", "-nostdin", "-nostats", "-v", "info", ...seek, ...stop, ...skip, "-copyts", "-i", options.input]
 }
 
 /** ffmpeg arguments that write the selected frames as raw RGB to stdout, logging each one with `showinfo`. */

@@ -2,7 +2,7 @@
  * Worker-thread entry: one human detector per thread, answering detect requests one at a time.
  */
 import { parentPort, workerData } from "node:worker_threads"
-import type { Detection } from "./FaceDetector.js"
+import type { Detection, DetectOptions } from "./FaceDetector.js"
 import { createHumanDetector, type HumanDetectorOptions } from "./humanDetector.js"
 
 /** Main thread to worker: detect faces in a frame whose buffer was transferred. */
@@ -11,7 +11,7 @@ export interface DetectRequest {
   readonly width: number
   readonly height: number
   readonly data: Uint8Array
-  readonly embed: boolean
+  readonly options: DetectOptions
 }
 
 /** Worker to main thread. */
@@ -33,7 +33,7 @@ try {
   port.on("message", (request: DetectRequest) => {
     queue = queue.then(async () => {
       try {
-        const detections = await detector.detect(request, { embed: request.embed })
+        const detections = await detector.detect(request, request.options)
         post({ type: "result", id: request.id, detections })
       } catch (error) {
         post({ type: "error", id: request.id, message: messageOf(error) })
