@@ -5,5 +5,7 @@
  */
 export * as FileArtifactStore from "./FileArtifactStore.js"
 export * as FileVideoStore from "./FileVideoStore.js"
+export * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
+export * as NodeServer from "./NodeServer.js"
 export * as SqliteStore from "./SqliteStore.js"
 export * as UrlFetcher from "./UrlFetcher.js"

@@ -1,0 +1,121 @@
+/**
+ * The embedded default: the whole API on one machine with no other service. Tasks and
+ * idempotency keys in SQLite, uploads and screenshots on disk, all under one data directory;
+ * `video_url`s fetched SSRF-safely; the real analysis on worker threads.
+ *
+ * @since 0.1.0
+ */
+import { randomBytes } from "node:crypto"
+import * as path from "node:path"
+import * as Authenticator from "@identify-face/core/Authenticator"
+import * as Config from "@identify-face/core/Config"
+import type { FaceAnalyzer } from "@identify-face/core/FaceAnalyzer"
+import type { HttpApiServices } from "@identify-face/core/HttpApi"
+import * as Pricing from "@identify-face/core/Pricing"
+import type { RateLimit } from "@identify-face/core/RateLimiter"
+import * as Server from "@identify-face/core/Server"
+import * as VideoSource from "@identify-face/core/VideoSource"
+import * as Duration from "effect/Duration"
+import * as Layer from "effect/Layer"
+import * as FileArtifactStore from "./FileArtifactStore.js"
+import * as FileVideoStore from "./FileVideoStore.js"
+import * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
+import * as SqliteStore from "./SqliteStore.js"
+import * as UrlFetcher from "./UrlFetcher.js"
+
+/** Options of the embedded server. */
+export interface NodeServerOptions {
+  /** Where the database, uploads and screenshots live. */
+  readonly dataDir: string
+  /** The bearer keys; each is a tenant. */
+  readonly apiKeys: ReadonlyArray<string>
+  /** Settings over the defaults of API.md. */
+  readonly config?: Partial<Config.IdentifyFaceConfig> | undefined
+  /** A token bucket per key; no limit when unset. */
+  readonly rateLimit?: RateLimit | undefined
+  /** Options of the real analysis. */
+  readonly analysis?: NodeFaceAnalyzer.NodeFaceAnalyzerOptions | undefined
+  /** Another analyzer instead of the real one, e.g. the test double. */
+  readonly analyzer?: Layer.Layer<FaceAnalyzer> | undefined
+  /** Hosts the SSRF guard lets through although they are local (development only). */
+  readonly allowHost?: ((host: string) => boolean) | undefined
+}
+
+/** The embedded API: every service it needs, built from `options`. Settings are checked here. */
+export const layer = (options: NodeServerOptions): Layer.Layer<HttpApiServices> => {
+  const config = Config.make(options.config)
+  const fetchUrl = UrlFetcher.make({ dataDir: options.dataDir, maxBytes: config.maxVideoBytes, allowHost: options.allowHost })
+  const uploads = FileVideoStore.layer({ dataDir: options.dataDir })
+  return Server.layer({ config, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) }).pipe(
+    Layer.provide(VideoSource.layer({ fetchUrl, allowHost: options.allowHost })),
+    Layer.provide(
+      Layer.mergeAll(
+        uploads,
+        SqliteStore.layer({ dataDir: options.dataDir }),
+        FileArtifactStore.layer({ dataDir: options.dataDir }),
+        Pricing.layerFree,
+        Authenticator.layerKeys(options.apiKeys),
+        options.analyzer ?? NodeFaceAnalyzer.layer(options.analysis)
+      )
+    )
+  )
+}
+
+/** The embedded server's settings as read from the environment. */
+export interface EnvironmentSettings {
+  readonly dataDir: string
+  readonly apiKeys: ReadonlyArray<string>
+  /** A key made up because `IDENTIFY_FACE_API_KEYS` was unset: show it to the person starting the server. */
+  readonly generatedKey: string | undefined
+  readonly config: Partial<Config.IdentifyFaceConfig>
+}
+
+/**
+ * Reads `IDENTIFY_FACE_API_KEYS` (comma-separated; one is generated when unset),
+ * `IDENTIFY_FACE_DATA_DIR` (default `.data` in the working directory), `IDENTIFY_FACE_PUBLIC_URL`,
+ * `IDENTIFY_FACE_CONCURRENCY` and `IDENTIFY_FACE_TASK_TIMEOUT_SECONDS`. A wrong value throws
+ * `Config.InvalidConfigError` naming the variable.
+ */
+export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>>): EnvironmentSettings => {
+  const configured = Authenticator.parseKeys(env.IDENTIFY_FACE_API_KEYS)
+  const generatedKey = configured.length === 0 ? `ifk_${randomBytes(24).toString("base64url")}` : undefined
+  const integer = (name: string) => {
+    const value = env[name]
+    if (value === undefined || value === "") return undefined
+    if (!/^\d+$/.test(value)) throw new Config.InvalidConfigError(`identify-face: ${name} must be a whole number, got ${value}`)
+    return Number(value)
+  }
+  const concurrency = integer("IDENTIFY_FACE_CONCURRENCY")
+  const timeoutSeconds = integer("IDENTIFY_FACE_TASK_TIMEOUT_SECONDS")
+  const config: Partial<Config.IdentifyFaceConfig> = {
+    ...(env.IDENTIFY_FACE_PUBLIC_URL ? { publicUrl: env.IDENTIFY_FACE_PUBLIC_URL } : {}),
+    ...(concurrency === undefined ? {} : { concurrency }),
+    ...(timeoutSeconds === undefined ? {} : { taskTimeout: Duration.seconds(timeoutSeconds) })
+  }
+  Config.make(config)
+  return {
+    dataDir: path.resolve(env.IDENTIFY_FACE_DATA_DIR || ".data"),
+    apiKeys: generatedKey === undefined ? configured : [generatedKey],
+    generatedKey,
+    config
+  }
+}
+
+/**
+ * What a server prints when it starts: where it listens, the key to use when one was generated
+ * (a configured key is never printed), and a request to try.
+ */
+export const banner = (options: { readonly url: string; readonly settings: EnvironmentSettings; readonly runs: string }): string => {
+  const key = options.settings.generatedKey
+  const shownKey = key ?? "<one of IDENTIFY_FACE_API_KEYS>"
+  return [
+    `identify-face listening on ${options.url} (${options.runs})`,
+    `data: ${options.settings.dataDir}`,
+    key === undefined ? "API keys: from IDENTIFY_FACE_API_KEYS" : `API key (generated for this run; set IDENTIFY_FACE_API_KEYS to choose): ${key}`,
+    "",
+    "Try:",
+    `  curl -s -X POST ${options.url}/model/v1/videos -H 'Authorization: Bearer ${shownKey}' -H 'Content-Type: video/mp4' --data-binary @clip.mp4`,
+    `  curl -s -X POST ${options.url}/model/v1/generation -H 'Authorization: Bearer ${shownKey}' -H 'Content-Type: application/json' -d '{"model":"kirin_identify_face","video_id":"<video_id>"}'`,
+    `  curl -s ${options.url}/model/v1/generation/task/<task id> -H 'Authorization: Bearer ${shownKey}'`
+  ].join("\n")
+}
