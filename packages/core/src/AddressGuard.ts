@@ -110,18 +110,19 @@ export const isPublicAddress = (address: string): boolean => {
 export const isIpLiteral = (hostname: string): boolean =>
   parseV4(hostname) !== undefined || (hostname.startsWith("[") && parseV6(hostname.slice(1, -1)) !== undefined)
 
-const refuse = (why: string) => Either.left(new VideoUrlRefusedError({ message: `video_url refused: ${why}` }))
-
 /**
  * Checks a URL before anything is fetched: http or https, no credentials, at most
  * {@link MAX_URL_LENGTH} characters, and a host that is not a private address or a local name.
  * The URL parser has already turned numeric tricks such as `0x7f000001` into `127.0.0.1`.
- * `allowHost` opens the guard for named hosts (tests on loopback).
+ * `allowHost` opens the guard for named hosts (tests on loopback); `field` names the URL in the
+ * refusal (`video_url`, `callback_url`).
  */
 export const checkUrl = (
   raw: string,
-  allowHost: (host: string) => boolean = () => false
+  allowHost: (host: string) => boolean = () => false,
+  field = "video_url"
 ): Either.Either<URL, VideoUrlRefusedError> => {
+  const refuse = (why: string) => Either.left(new VideoUrlRefusedError({ message: `${field} refused: ${why}` }))
   if (raw.length > MAX_URL_LENGTH) return refuse(`longer than ${MAX_URL_LENGTH} characters`)
   if (!URL.canParse(raw)) return refuse("not an absolute URL")
   const url = new URL(raw)

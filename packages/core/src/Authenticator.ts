@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { UnauthorizedError } from "./Errors.js"
+import { equalInConstantTime } from "./internal/bytes.js"
 
 /** Who made a request: tasks and videos are visible to their tenant only. */
 export interface Tenant {
@@ -28,13 +29,15 @@ const encoder = new TextEncoder()
 const digest = (text: string) =>
   Effect.promise(() => crypto.subtle.digest("SHA-256", encoder.encode(text))).pipe(Effect.map((buffer) => new Uint8Array(buffer)))
 
-const equalDigests = (a: Uint8Array, b: Uint8Array) => {
-  let difference = 0
-  for (let i = 0; i < a.length; i++) difference |= (a[i] ?? 0) ^ (b[i] ?? 0)
-  return difference === 0
-}
-
 const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
+
+const tenantOfDigest = (keyDigest: Uint8Array): Tenant => ({ id: `tenant_${hex(keyDigest).slice(0, 16)}` })
+
+/**
+ * The tenant of a key of {@link fromKeys}, e.g. to tell that tenant its webhook secret
+ * (`Webhooks.tenantSecret`).
+ */
+export const tenantOf = (key: string): Effect.Effect<Tenant> => Effect.map(digest(key.trim()), tenantOfDigest)
 
 const missing = new UnauthorizedError({ message: "an Authorization: Bearer <key> header is required" })
 const wrong = new UnauthorizedError({ message: "the API key is not valid" })
@@ -63,9 +66,9 @@ export const fromKeys = (keys: ReadonlyArray<string>) =>
           let found: Uint8Array | undefined
           for (const candidate of digests) {
             // No early exit: every key is compared whatever matched.
-            if (equalDigests(candidate, presented)) found = candidate
+            if (equalInConstantTime(candidate, presented)) found = candidate
           }
-          return found === undefined ? yield* Effect.fail(wrong) : { id: `tenant_${hex(found).slice(0, 16)}` }
+          return found === undefined ? yield* Effect.fail(wrong) : tenantOfDigest(found)
         })
     } satisfies AuthenticatorService
   })

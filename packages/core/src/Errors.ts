@@ -51,7 +51,7 @@ export class VideoNotFoundError extends Schema.TaggedError<VideoNotFoundError>()
   readonly status = 404
 }
 
-/** The `video_url` is refused: scheme, credentials, or a private address (014002104). */
+/** The `video_url` (or `callback_url`) is refused: scheme, credentials, or a private address (014002104). */
 export class VideoUrlRefusedError extends Schema.TaggedError<VideoUrlRefusedError>()("VideoUrlRefusedError", fields) {
   readonly code = "014002104"
   readonly status = 400

@@ -31,7 +31,7 @@ import { multipartFile, rawBody, readLimited } from "./internal/body.js"
 import { RateLimiter } from "./RateLimiter.js"
 import type { Task } from "./Task.js"
 import { TaskEngine } from "./TaskEngine.js"
-import { toTaskObject } from "./TaskView.js"
+import { fileUrlAt, toTaskObject } from "./TaskView.js"
 import type { FileUrl } from "./TaskView.js"
 import { VideoStore } from "./VideoStore.js"
 import { openApiDocument } from "./OpenApi.js"
@@ -229,8 +229,7 @@ export const handle = (request: Request, options: HandleOptions = {}): Effect.Ef
     const base = normaliseBase(options.basePath)
     const config = yield* Config
     const path = pathUnder(url.pathname, base)
-    const publicBase = config.publicUrl === undefined ? `${url.origin}${base}` : config.publicUrl.replace(/\/+$/, "")
-    const context: Context = { request, url, fileUrl: (key) => `${publicBase}/model/v1/files/${key}` }
+    const context: Context = { request, url, fileUrl: fileUrlAt(config.publicUrl ?? `${url.origin}${base}`) }
     const route = path === undefined ? undefined : routes.find((candidate) => candidate.pattern.test(path))
     if (route === undefined || path === undefined) return yield* notFound()
     const method = request.method === "HEAD" ? "GET" : request.method

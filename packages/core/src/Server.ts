@@ -17,6 +17,7 @@ import * as IdempotencyStore from "./IdempotencyStore.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as TaskEngine from "./TaskEngine.js"
+import type * as TaskQueue from "./TaskQueue.js"
 import * as TaskStore from "./TaskStore.js"
 import * as VideoSource from "./VideoSource.js"
 import * as VideoStore from "./VideoStore.js"
@@ -29,9 +30,20 @@ export interface ServerOptions {
   readonly rateLimit?: RateLimiter.RateLimit
 }
 
+/** The API's own services around an engine: settings, rate limits, and the host's stores. */
+const aroundEngine = <R>(engine: Layer.Layer<TaskEngine.TaskEngine, never, R>, options: ServerOptions) => {
+  const config = Config.layer(options.config)
+  return Layer.mergeAll(
+    engine.pipe(Layer.provide(config)),
+    config,
+    RateLimiter.layer(options.rateLimit),
+    Layer.context<Authenticator.Authenticator | VideoStore.VideoStore | ArtifactStore.ArtifactStore | IdempotencyStore.IdempotencyStore>()
+  )
+}
+
 /**
  * The API over the stores (tasks, uploads, screenshots, idempotency keys), video source, analyzer,
- * pricing and authenticator the host provides.
+ * pricing and authenticator the host provides; tasks run in this process.
  * Settings are checked here, so a wrong one throws at construction.
  */
 export const layer = (
@@ -47,15 +59,26 @@ export const layer = (
   | VideoSource.VideoSource
   | Pricing.Pricing
   | Authenticator.Authenticator
-> => {
-  const config = Config.layer(options.config)
-  return Layer.mergeAll(
-    TaskEngine.layer.pipe(Layer.provide(config)),
-    config,
-    RateLimiter.layer(options.rateLimit),
-    Layer.context<Authenticator.Authenticator | VideoStore.VideoStore | ArtifactStore.ArtifactStore | IdempotencyStore.IdempotencyStore>()
-  )
-}
+> => aroundEngine(TaskEngine.layer, options)
+
+/**
+ * The API over a {@link TaskQueue.TaskQueue} the host provides (e.g. `@identify-face/bullmq`'s,
+ * which hands tasks to workers elsewhere), so this process needs no analyzer or pricing: the
+ * workers have them. Otherwise as {@link layer}.
+ */
+export const layerOver = (
+  options: ServerOptions = {}
+): Layer.Layer<
+  HttpApiServices,
+  never,
+  | TaskQueue.TaskQueue
+  | TaskStore.TaskStore
+  | VideoStore.VideoStore
+  | ArtifactStore.ArtifactStore
+  | IdempotencyStore.IdempotencyStore
+  | VideoSource.VideoSource
+  | Authenticator.Authenticator
+> => aroundEngine(TaskEngine.layerOver, options)
 
 /** Options of {@link layerMemory}. */
 export interface MemoryServerOptions extends ServerOptions, VideoSource.VideoSourceOptions {

@@ -1,7 +1,8 @@
 /**
  * The engine: accepts tasks, answers them to their tenant only, cancels them and deletes expired
  * sessions; it never loses one. Runs happen through a {@link TaskQueue.TaskQueue} (in this process
- * by default) and a {@link TaskRunner.TaskRunner}.
+ * by default) and a {@link TaskRunner.TaskRunner}. A `callback_url` is checked by the
+ * {@link TaskNotifier}, which also hears of a cancel.
  *
  * @since 0.1.0
  */
@@ -23,6 +24,7 @@ import type { FaceAnalyzer } from "./FaceAnalyzer.js"
 import { isTaskId, makeRequestId, makeSessionId, makeTaskId } from "./Ids.js"
 import type { Pricing } from "./Pricing.js"
 import * as Task from "./Task.js"
+import { TaskNotifier } from "./TaskNotifier.js"
 import * as TaskQueue from "./TaskQueue.js"
 import { TaskQueue as TaskQueueTag } from "./TaskQueue.js"
 import * as TaskRunner from "./TaskRunner.js"
@@ -33,7 +35,7 @@ import { VideoStore } from "./VideoStore.js"
 
 /** The engine's operations, for one tenant at a time. */
 export interface TaskEngineService {
-  /** Checks the video reference, then keeps and queues a new task. */
+  /** Checks the video reference and the callback URL, then keeps and queues a new task. */
   readonly submit: (tenant: Tenant, input: TaskInput) => Effect.Effect<Task.Task, VideoNotFoundError | VideoUrlRefusedError>
   /** The tenant's task; another tenant's, or a malformed id, is 404. */
   readonly get: (tenant: Tenant, id: string) => Effect.Effect<Task.Task, NotFoundError>
@@ -64,6 +66,7 @@ export const makeOver: Effect.Effect<
   const source = yield* VideoSource
   const uploads = yield* VideoStore
   const artifacts = yield* ArtifactStore
+  const notifier = yield* TaskNotifier
 
   const owned = (tenant: Tenant, id: string) =>
     (isTaskId(id) ? store.get(id) : Effect.succeedNone).pipe(
@@ -91,6 +94,7 @@ export const makeOver: Effect.Effect<
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         yield* source.check(tenant.id, input.video, now)
+        if (input.callbackUrl !== undefined) yield* notifier.checkCallbackUrl(input.callbackUrl)
         const task: Task.PendingTask = {
           _tag: "pending",
           id: makeTaskId(),
@@ -119,6 +123,7 @@ export const makeOver: Effect.Effect<
         if (Option.isNone(cancelled) || cancelled.value._tag !== "cancelled") {
           return yield* Effect.fail(new ConflictError({ message: `task ${task.id} has already finished` }))
         }
+        yield* notifier.finished(cancelled.value)
         yield* queue.stop(task.id)
         return cancelled.value
       }),

@@ -2,7 +2,8 @@
  * Runs one task to its end, wherever runs happen (this process, or a worker of a distributed
  * queue). A run that fails ends `failed` with its code, a defect with 014002095, a timeout with
  * 014002099; a run that is interrupted (shutdown, a worker handing back) goes back to `pending`,
- * and a run whose task was cancelled meanwhile writes nothing.
+ * and a run whose task was cancelled meanwhile writes nothing. A task that ends is announced to
+ * the {@link TaskNotifier} after its final write.
  *
  * @since 0.1.0
  */
@@ -21,6 +22,7 @@ import { FaceAnalyzer } from "./FaceAnalyzer.js"
 import type { TaskId } from "./Ids.js"
 import { Pricing } from "./Pricing.js"
 import * as Task from "./Task.js"
+import { TaskNotifier } from "./TaskNotifier.js"
 import { TaskStore } from "./TaskStore.js"
 import type { TaskStoreService } from "./TaskStore.js"
 import { VideoSource } from "./VideoSource.js"
@@ -70,11 +72,17 @@ export const make: Effect.Effect<
   const analyzer = yield* FaceAnalyzer
   const artifacts = yield* ArtifactStore
   const pricing = yield* Pricing
+  const notifier = yield* TaskNotifier
+
+  /** Writes a task's final state and announces it, with no interruption between the two. */
+  const finish = (id: TaskId, f: (task: Task.Task, now: number) => Task.Task | undefined) =>
+    update(store, id, f).pipe(
+      Effect.tap((changed) => (Option.isSome(changed) && Task.isFinished(changed.value) ? notifier.finished(changed.value) : Effect.void)),
+      Effect.uninterruptible
+    )
 
   const fail = (id: TaskId, error: IdentifyFaceError) =>
-    Effect.asVoid(
-      update(store, id, (task, now) => (task._tag === "pending" || task._tag === "processing" ? Task.fail(task, error, now) : undefined))
-    )
+    Effect.asVoid(finish(id, (task, now) => (task._tag === "pending" || task._tag === "processing" ? Task.fail(task, error, now) : undefined)))
 
   const analyse = (task: Task.ProcessingTask) =>
     Effect.gen(function* () {
@@ -94,7 +102,7 @@ export const make: Effect.Effect<
         )
       )
       const price = yield* pricing.price(task.tenant, analysis)
-      const completed = yield* update(store, task.id, whileProcessing((current, now) =>
+      const completed = yield* finish(task.id, whileProcessing((current, now) =>
         Task.complete(current, { faces, usage: price.usage, unitDeduction: price.unitDeduction }, now)
       ))
       // Cancelled meanwhile: the screenshots belong to nobody.

@@ -11,6 +11,12 @@ import type { FaceResult, TaskObject } from "./Wire.js"
 /** Turns a screenshot key into the absolute URL it is served at. */
 export type FileUrl = (key: FileKey) => string
 
+/** The screenshot URLs of an API served at `base` (an origin and mount path, e.g. `https://api.example.com/identify`). */
+export const fileUrlAt = (base: string): FileUrl => {
+  const prefix = base.replace(/\/+$/, "")
+  return (key) => `${prefix}/model/v1/files/${key}`
+}
+
 const seconds = (ms: number) => Math.floor(ms / 1000)
 
 /** The result object of a completed task. */

@@ -1,0 +1,3 @@
+import { runConformanceSuite, startTestServer } from "@identify-face/testing/Conformance"
+
+runConformanceSuite({ name: "the double's fake server", start: startTestServer })
