@@ -1,0 +1,66 @@
+/**
+ * Separate `node` processes of the worker app (its sources through tsx), with their output kept
+ * for the test to wait on and read.
+ */
+import { spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const appSource = (file: string) => fileURLToPath(new URL(`../../../../apps/worker/src/${file}`, import.meta.url))
+
+/** A started process and everything it printed. */
+export interface Started {
+  readonly child: ChildProcess
+  /** stdout and stderr so far. */
+  readonly output: () => string
+  /** Resolves with the first match of `pattern` in the output, waiting for it up to `timeoutMs`. */
+  readonly waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>
+  /** Whether the process has exited. */
+  readonly exited: () => boolean
+}
+
+/** Starts `apps/worker/src/<file>` with `env` over this process's environment. */
+export const start = (file: "main.ts" | "apiNode.ts", env: Record<string, string>): Started => {
+  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", appSource(file)], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  let exited = false
+  const listeners = new Set<() => void>()
+  const append = (chunk: Buffer) => {
+    output += chunk.toString("utf8")
+    for (const listener of listeners) listener()
+  }
+  child.stdout?.on("data", append)
+  child.stderr?.on("data", append)
+  child.once("exit", () => {
+    exited = true
+    for (const listener of listeners) listener()
+  })
+  const waitFor = (pattern: RegExp, timeoutMs = 45_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = output.match(pattern)
+        if (match !== null) return done(() => resolve(match))
+        if (exited) return done(() => reject(new Error(`${file} exited before printing ${pattern}:\n${output}`)))
+      }
+      const timer = setTimeout(() => done(() => reject(new Error(`${file} did not print ${pattern} within ${timeoutMs} ms:\n${output}`))), timeoutMs)
+      const done = (settle: () => void) => {
+        clearTimeout(timer)
+        listeners.delete(check)
+        settle()
+      }
+      listeners.add(check)
+      check()
+    })
+  return { child, output: () => output, waitFor, exited: () => exited }
+}
+
+/** Sends `signal` and waits until the process has exited. */
+export const stop = (started: Started, signal: NodeJS.Signals = "SIGTERM") =>
+  new Promise<void>((resolve) => {
+    if (started.exited()) return resolve()
+    started.child.once("exit", () => resolve())
+    started.child.kill(signal)
+  })
