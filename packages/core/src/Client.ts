@@ -2,7 +2,8 @@
  * The typed client of the wire contract: for this server or a hosted one with the same format.
  * `identifyFaces` creates a task and polls it on a {@link Schedule}: exponential with jitter,
  * capped, never sooner than the server's poll hint or `Retry-After`, bounded by a total timeout.
- * Interrupting it aborts the request in flight and stops polling.
+ * Interrupting it aborts the request in flight and stops polling. `verifyWebhook` checks a
+ * `callback_url` delivery on the receiving side.
  *
  * @since 0.1.0
  */
@@ -24,6 +25,8 @@ import {
 } from "./Errors.js"
 import type { IdentifyFaceError } from "./Errors.js"
 import type { VideoRef } from "./Task.js"
+import * as Webhooks from "./Webhooks.js"
+import { WebhookVerificationError } from "./Webhooks.js"
 import { FaceResultFromText, LenientTaskObject, UploadedVideo } from "./Wire.js"
 import type { FaceResult, TaskObject } from "./Wire.js"
 import type * as Wire from "./Wire.js"
@@ -241,7 +244,7 @@ export interface PromiseClient {
   readonly identifyFaces: (video: VideoInput, options?: CreateOptions & { signal?: AbortSignal }) => Promise<FaceResult>
 }
 
-const run = <A>(effect: Effect.Effect<A, ClientError>, signal: AbortSignal | undefined) =>
+const run = <A, E>(effect: Effect.Effect<A, E>, signal: AbortSignal | undefined) =>
   Effect.runPromise(Effect.either(effect), signal === undefined ? undefined : { signal }).then(
     Either.getOrThrowWith((error) => error)
   )
@@ -257,3 +260,37 @@ export const makePromise = (options: ClientOptions): PromiseClient => {
     identifyFaces: (video, { signal, ...create } = {}) => run(client.identifyFaces(video, create), signal)
   }
 }
+
+/** A received callback: the web `Request`, or its headers and raw body (e.g. Express's `req.headers` and a `Buffer`). */
+export type ReceivedWebhook = Request | { readonly headers: Webhooks.HeadersInput; readonly body: string | Uint8Array }
+
+/** How {@link verifyWebhook} checks the timestamp: against `now` (epoch ms), within `tolerance` (default 5 minutes). */
+export type VerifyWebhookOptions = Pick<Webhooks.VerifyOptions, "now" | "tolerance">
+
+const invalidPayload = (message: string) => new WebhookVerificationError({ reason: "InvalidPayload", message })
+
+/**
+ * Verifies a `callback_url` delivery (Standard Webhooks: see `Webhooks.verify`) with the tenant's
+ * webhook secret, or the new and the old one while it rotates, and answers the task object it
+ * carries. Read the raw body: one parsed and serialised again does not verify.
+ */
+export const verifyWebhook = (
+  received: ReceivedWebhook,
+  secret: Webhooks.WebhookSecret | ReadonlyArray<Webhooks.WebhookSecret>,
+  options: VerifyWebhookOptions = {}
+): Effect.Effect<TaskObject, WebhookVerificationError> =>
+  Effect.gen(function* () {
+    const body =
+      received instanceof Request
+        ? new Uint8Array(yield* Effect.tryPromise({ try: () => received.arrayBuffer(), catch: () => invalidPayload("the body could not be read") }))
+        : received.body
+    const payload = yield* Webhooks.verify({ ...options, headers: received.headers, body, secret })
+    return yield* Either.mapLeft(decodeTask(payload), () => invalidPayload("the body is not a task object"))
+  })
+
+/** {@link verifyWebhook} for callers without Effect: rejects with the {@link WebhookVerificationError} (`error.reason` says why). */
+export const verifyWebhookPromise = (
+  received: ReceivedWebhook,
+  secret: Webhooks.WebhookSecret | ReadonlyArray<Webhooks.WebhookSecret>,
+  options?: VerifyWebhookOptions
+): Promise<TaskObject> => run(verifyWebhook(received, secret, options), undefined)

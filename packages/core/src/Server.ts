@@ -21,6 +21,7 @@ import type * as TaskQueue from "./TaskQueue.js"
 import * as TaskStore from "./TaskStore.js"
 import * as VideoSource from "./VideoSource.js"
 import * as VideoStore from "./VideoStore.js"
+import * as Webhooks from "./Webhooks.js"
 
 /** Options of the API's own services. */
 export interface ServerOptions {
@@ -28,13 +29,23 @@ export interface ServerOptions {
   readonly config?: Partial<Config.IdentifyFaceConfig>
   /** A token bucket per key; no limit when unset. */
   readonly rateLimit?: RateLimiter.RateLimit
+  /**
+   * Delivers `callback_url`s, signed with the tenant's secret (see {@link Webhooks}), through
+   * `sender` (e.g. `@identify-face/node`'s `WebhookSender.layer()`). Needs `config.publicUrl`.
+   * Unset: a `callback_url` is checked and kept, and nothing is sent.
+   */
+  readonly webhooks?: Webhooks.WebhookOptions & { readonly sender: Layer.Layer<Webhooks.WebhookSender> }
 }
 
 /** The API's own services around an engine: settings, rate limits, and the host's stores. */
 const aroundEngine = <R>(engine: Layer.Layer<TaskEngine.TaskEngine, never, R>, options: ServerOptions) => {
-  const config = Config.layer(options.config)
+  const settings = Config.make(options.config)
+  const config = Config.layer(settings)
+  const webhooks = options.webhooks
+  if (webhooks !== undefined) Webhooks.checkOptions(webhooks, settings)
+  const notifier = webhooks === undefined ? Layer.empty : Webhooks.layer(webhooks).pipe(Layer.provide(webhooks.sender))
   return Layer.mergeAll(
-    engine.pipe(Layer.provide(config)),
+    engine.pipe(Layer.provide(notifier), Layer.provide(config)),
     config,
     RateLimiter.layer(options.rateLimit),
     Layer.context<Authenticator.Authenticator | VideoStore.VideoStore | ArtifactStore.ArtifactStore | IdempotencyStore.IdempotencyStore>()

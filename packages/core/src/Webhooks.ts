@@ -25,6 +25,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -40,8 +41,8 @@ import type { FileUrl } from "./TaskView.js"
 /** A signing secret: `whsec_` and base64, the Standard Webhooks form; the prefix may be left out. */
 export type WebhookSecret = string
 
-/** The headers of a signed callback. */
-export interface WebhookHeaders {
+/** The headers of a signed callback. A type, not an interface, so that it is also a {@link HeadersInput}. */
+export type WebhookHeaders = {
   readonly "webhook-id": string
   readonly "webhook-timestamp": string
   readonly "webhook-signature": string
@@ -270,24 +271,31 @@ const callbackFileUrl = (config: IdentifyFaceConfig): FileUrl => {
   return fileUrlAt(config.publicUrl)
 }
 
-const checkServerSecrets = (secret: WebhookSecret | ReadonlyArray<WebhookSecret>) => {
-  const secrets = listOf(secret)
+/** Checks the options and answers the `face_image` URLs of callbacks; throws {@link InvalidConfigError}. */
+const validate = (options: WebhookOptions, config: IdentifyFaceConfig): FileUrl => {
+  const secrets = listOf(options.secret)
   if (secrets.length === 0) throw new InvalidConfigError("identify-face: webhooks need a secret")
-  for (const one of secrets) {
-    if (keyOf(one).length < MIN_SERVER_SECRET_BYTES) {
+  for (const secret of secrets) {
+    if (keyOf(secret).length < MIN_SERVER_SECRET_BYTES) {
       throw new InvalidConfigError(`identify-face: a webhook server secret must hold at least ${MIN_SERVER_SECRET_BYTES} bytes`)
     }
   }
+  for (const delay of options.retryDelays ?? []) {
+    const decoded = Duration.decodeUnknown(delay)
+    if (Option.isNone(decoded) || !Duration.isFinite(decoded.value)) {
+      throw new InvalidConfigError(`identify-face: webhooks.retryDelays must be finite durations, got ${String(delay)}`)
+    }
+  }
+  return callbackFileUrl(config)
 }
 
 /**
  * Checks webhook options against the settings: throws {@link InvalidConfigError} on a server
- * secret that is not `whsec_` and base64 of at least 24 bytes, or when `publicUrl` is unset.
- * `Server.layer` calls it at construction.
+ * secret that is not `whsec_` and base64 of at least 24 bytes, a retry delay that is not a finite
+ * duration, or when `publicUrl` is unset. `Server.layer` calls it at construction.
  */
 export const checkOptions = (options: WebhookOptions, config: IdentifyFaceConfig): void => {
-  checkServerSecrets(options.secret)
-  callbackFileUrl(config)
+  validate(options, config)
 }
 
 /**
@@ -299,10 +307,7 @@ export const make = (options: WebhookOptions): Effect.Effect<TaskNotifierService
   Effect.gen(function* () {
     const config = yield* Config
     const sender = yield* WebhookSender
-    const fileUrl = yield* Effect.sync(() => {
-      checkServerSecrets(options.secret)
-      return callbackFileUrl(config)
-    })
+    const fileUrl = yield* Effect.sync(() => validate(options, config))
     const deliveries = yield* FiberSet.make<void>()
 
     const announce = (task: FinishedTask, url: string) =>
@@ -316,7 +321,11 @@ export const make = (options: WebhookOptions): Effect.Effect<TaskNotifierService
 
     return {
       checkCallbackUrl: (url) => checkCallbackUrl(url, options.allowHost),
-      finished: (task) => (task.callbackUrl === undefined ? Effect.void : Effect.asVoid(FiberSet.run(deliveries, announce(task, task.callbackUrl))))
+      finished: (task) =>
+        task.callbackUrl === undefined
+          ? Effect.void
+          : // The runner announces in an uninterruptible region, which a fork inherits: a shutdown must still stop the retries.
+            Effect.asVoid(FiberSet.run(deliveries, Effect.interruptible(announce(task, task.callbackUrl))))
     } satisfies TaskNotifierService
   })
 

@@ -7,10 +7,9 @@
  * @since 0.1.0
  */
 import { randomUUID } from "node:crypto"
-import { lookup } from "node:dns/promises"
 import { mkdir } from "node:fs/promises"
 import { join } from "node:path"
-import { checkUrl, isPublicAddress } from "@identify-face/core/AddressGuard"
+import { checkUrl } from "@identify-face/core/AddressGuard"
 import { defaults } from "@identify-face/core/Config"
 import { VideoFetchHttpError, VideoUrlUnreachableError } from "@identify-face/core/Errors"
 import type { VideoError } from "@identify-face/core/Errors"
@@ -22,7 +21,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { fileStream, removeFile, writeCapped } from "./internal/intake/files.js"
 import { fromReadable } from "./internal/intake/readable.js"
-import { guardedGet } from "./internal/intake/guardedRequest.js"
+import { allowedAddresses, guardedRequest, systemResolve } from "./internal/intake/guardedRequest.js"
 import type { GuardedRequestOptions, Resolver } from "./internal/intake/guardedRequest.js"
 
 /** How long each phase of a fetch may take. */
@@ -60,9 +59,6 @@ export interface UrlFetcherOptions {
 
 const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308])
 
-const systemResolve: Resolver = (hostname) =>
-  lookup(hostname, { all: true }).then((entries) => entries.map((entry) => entry.address))
-
 const durationOr = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
   Duration.decode(input ?? fallback)
 
@@ -79,23 +75,20 @@ export const make = (options: UrlFetcherOptions): UrlFetcher => {
   const idle = durationOr(options.timeouts?.idle, "15 seconds")
   const total = durationOr(options.timeouts?.total, "2 minutes")
   const allowHost = options.allowHost ?? (() => false)
-  const allowAddress = options.allowAddress ?? (() => false)
   const directory = join(options.dataDir, "fetched")
 
-  const requestOptions = (url: URL): GuardedRequestOptions => {
-    const hostAllowed = allowHost(url.host)
-    return {
-      resolve: options.resolve ?? systemResolve,
-      allowAddress: (address) => hostAllowed || isPublicAddress(address) || allowAddress(address),
-      connectTimeoutMs,
-      headersTimeoutMs
-    }
-  }
+  const requestOptions = (url: URL): GuardedRequestOptions => ({
+    field: "video_url",
+    resolve: options.resolve ?? systemResolve,
+    allowAddress: allowedAddresses(url, options),
+    connectTimeoutMs,
+    headersTimeoutMs
+  })
 
   /** One request: a redirect to follow, or the body written to `path`. */
   const fetchHop = (url: URL, path: string): Effect.Effect<Hop, VideoError, Scope.Scope> =>
     Effect.gen(function* () {
-      const response = yield* guardedGet(url, requestOptions(url))
+      const response = yield* guardedRequest(url, requestOptions(url), { method: "GET", headers: { accept: "video/*, */*;q=0.5" } })
       const status = response.statusCode ?? 0
       const location = response.headers.location
       if (REDIRECT_STATUSES.has(status) && location !== undefined) {

@@ -1,5 +1,6 @@
 /**
- * identify-face on Node: video intake, on-disk stores, the ffprobe checks and the real analysis.
+ * identify-face on Node: video intake, on-disk stores, the ffprobe checks, the real analysis and
+ * the callback sender.
  *
  * @since 0.1.0
  */
@@ -9,3 +10,4 @@ export * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
 export * as NodeServer from "./NodeServer.js"
 export * as SqliteStore from "./SqliteStore.js"
 export * as UrlFetcher from "./UrlFetcher.js"
+export * as WebhookSender from "./WebhookSender.js"
