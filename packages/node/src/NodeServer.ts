@@ -15,6 +15,7 @@ import * as Pricing from "@identify-face/core/Pricing"
 import type { RateLimit } from "@identify-face/core/RateLimiter"
 import * as Server from "@identify-face/core/Server"
 import * as VideoSource from "@identify-face/core/VideoSource"
+import type * as Webhooks from "@identify-face/core/Webhooks"
 import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as FileArtifactStore from "./FileArtifactStore.js"
@@ -22,6 +23,7 @@ import * as FileVideoStore from "./FileVideoStore.js"
 import * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
 import * as SqliteStore from "./SqliteStore.js"
 import * as UrlFetcher from "./UrlFetcher.js"
+import * as WebhookSender from "./WebhookSender.js"
 
 /** Options of the embedded server. */
 export interface NodeServerOptions {
@@ -39,6 +41,12 @@ export interface NodeServerOptions {
   readonly analyzer?: Layer.Layer<FaceAnalyzer> | undefined
   /** Hosts the SSRF guard lets through although they are local (development only). */
   readonly allowHost?: ((host: string) => boolean) | undefined
+  /**
+   * The server secret that signs `callback_url` deliveries (each tenant's secret is derived from
+   * it: `Webhooks.tenantSecret`). Unset: callbacks are checked and kept, and nothing is sent.
+   * Needs `config.publicUrl`.
+   */
+  readonly webhookSecret?: Webhooks.WebhookSecret | undefined
 }
 
 /** The embedded API: every service it needs, built from `options`. Settings are checked here. */
@@ -46,7 +54,11 @@ export const layer = (options: NodeServerOptions): Layer.Layer<HttpApiServices> 
   const config = Config.make(options.config)
   const fetchUrl = UrlFetcher.make({ dataDir: options.dataDir, maxBytes: config.maxVideoBytes, allowHost: options.allowHost })
   const uploads = FileVideoStore.layer({ dataDir: options.dataDir })
-  return Server.layer({ config, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) }).pipe(
+  const webhooks =
+    options.webhookSecret === undefined
+      ? {}
+      : { webhooks: { secret: options.webhookSecret, allowHost: options.allowHost, sender: WebhookSender.layer({ allowHost: options.allowHost }) } }
+  return Server.layer({ config, ...webhooks, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) }).pipe(
     Layer.provide(VideoSource.layer({ fetchUrl, allowHost: options.allowHost })),
     Layer.provide(
       Layer.mergeAll(
@@ -68,12 +80,14 @@ export interface EnvironmentSettings {
   /** A key made up because `IDENTIFY_FACE_API_KEYS` was unset: show it to the person starting the server. */
   readonly generatedKey: string | undefined
   readonly config: Partial<Config.IdentifyFaceConfig>
+  readonly webhookSecret: Webhooks.WebhookSecret | undefined
 }
 
 /**
  * Reads `IDENTIFY_FACE_API_KEYS` (comma-separated; one is generated when unset),
  * `IDENTIFY_FACE_DATA_DIR` (default `.data` in the working directory), `IDENTIFY_FACE_PUBLIC_URL`,
- * `IDENTIFY_FACE_CONCURRENCY` and `IDENTIFY_FACE_TASK_TIMEOUT_SECONDS`. A wrong value throws
+ * `IDENTIFY_FACE_CONCURRENCY`, `IDENTIFY_FACE_TASK_TIMEOUT_SECONDS` and
+ * `IDENTIFY_FACE_WEBHOOK_SECRET` (`whsec_...`, see `Webhooks.generateSecret`). A wrong value throws
  * `Config.InvalidConfigError` naming the variable.
  */
 export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>>): EnvironmentSettings => {
@@ -97,7 +111,8 @@ export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>
     dataDir: path.resolve(env.IDENTIFY_FACE_DATA_DIR || ".data"),
     apiKeys: generatedKey === undefined ? configured : [generatedKey],
     generatedKey,
-    config
+    config,
+    webhookSecret: env.IDENTIFY_FACE_WEBHOOK_SECRET || undefined
   }
 }
 
