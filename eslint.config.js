@@ -14,6 +14,16 @@ export default tseslint.config(
     }
   },
   {
+    // The web page's browser scripts are type-checked by tsc (checkJs), which knows the browser's globals.
+    files: ["packages/web/page/**/*.js"],
+    rules: { "no-undef": "off" }
+  },
+  {
+    // Node scripts in plain JavaScript (command shims).
+    files: ["**/bin/*.js"],
+    languageOptions: { globals: { process: "readonly", URL: "readonly" } }
+  },
+  {
     files: ["packages/core/src/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["node:*"], message: "core has no Node-only dependency" }] }]

@@ -57,8 +57,14 @@ export interface ClientOptions {
 /** What a task is created with. */
 export type VideoInput = { readonly videoId: string } | { readonly videoUrl: string }
 
+/** Options of waiting for a result. */
+export interface WaitOptions {
+  /** Called with the task after every poll that finds it still running: its status and progress. */
+  readonly onUpdate?: (task: TaskObject) => void
+}
+
 /** Options of a create. */
-export interface CreateOptions {
+export interface CreateOptions extends WaitOptions {
   readonly idempotencyKey?: string
   readonly callbackUrl?: string
 }
@@ -73,7 +79,7 @@ export interface IdentifyFaceClientService {
   readonly cancelTask: (id: string) => Effect.Effect<TaskObject, ClientError>
   readonly uploadVideo: (video: Blob, contentType?: "video/mp4" | "video/quicktime") => Effect.Effect<Wire.UploadedVideo, ClientError>
   /** Polls a task until it finishes, answering its result or failing with its error code. */
-  readonly waitForResult: (id: string) => Effect.Effect<FaceResult, ClientError>
+  readonly waitForResult: (id: string, options?: WaitOptions) => Effect.Effect<FaceResult, ClientError>
   /** Creates a task and waits for its result. */
   readonly identifyFaces: (video: VideoInput, options?: CreateOptions) => Effect.Effect<FaceResult, ClientError>
 }
@@ -205,8 +211,13 @@ export const make = (options: ClientOptions): IdentifyFaceClientService => {
       )
     )
 
-  const waitForResult = (id: string) =>
-    Effect.repeat(poll(id), pollSchedule(options.poll)).pipe(
+  const waitForResult = (id: string, wait: WaitOptions = {}) =>
+    Effect.repeat(
+      Effect.tap(poll(id), (state) => {
+        if (state._tag === "Running") wait.onUpdate?.(state.task)
+      }),
+      pollSchedule(options.poll)
+    ).pipe(
       Effect.flatMap((state) =>
         state._tag === "Finished"
           ? resultOf(state.task)
@@ -228,7 +239,7 @@ export const make = (options: ClientOptions): IdentifyFaceClientService => {
           })
       ),
     waitForResult,
-    identifyFaces: (video, create) => Effect.flatMap(createTask(video, create), (task) => waitForResult(task.id))
+    identifyFaces: (video, create) => Effect.flatMap(createTask(video, create), (task) => waitForResult(task.id, create))
   }
 }
 
