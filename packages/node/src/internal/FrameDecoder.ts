@@ -26,6 +26,8 @@ export interface DecodedFrame extends RgbFrame {
 export interface DecodeOptions extends RunOptions {
   /** Path of the video file. */
   readonly input: string
+  /** The ffmpeg to run. Default: the one `resolveFfmpegBinaries` finds. */
+  readonly ffmpeg?: string | undefined
   /** Output size; use the displayed (rotated) aspect ratio, e.g. from `fitWithin`. */
   readonly width: number
   readonly height: number
@@ -80,7 +82,7 @@ export const decodeArguments = (options: DecodeOptions): Array<string> => {
   const select = selectExpression(options)
   const filters = [
     ...(select === undefined ? [] : [`select='${select}'`]),
-    `scale=${options.width}:${options.height}:flags=bilinear`,
+    `scale=${options.width}:${options.height}:flags=fast_bilinear`,
     "showinfo"
   ]
   return [
@@ -150,7 +152,7 @@ class FrameTimes {
  */
 export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<DecodedFrame, void, undefined> {
   if (options.signal?.aborted === true) throw new FfmpegError("aborted", "decoding aborted before start")
-  const { ffmpeg } = resolveFfmpegBinaries()
+  const ffmpeg = options.ffmpeg ?? resolveFfmpegBinaries().ffmpeg
   const child = spawn(ffmpeg, decodeArguments(options), { stdio: ["ignore", "pipe", "pipe"] })
   const times = new FrameTimes(options.videoStartMs ?? 0)
   let failure: FfmpegError | undefined
@@ -209,6 +211,8 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
 /** Options for one frame at a given time. */
 export interface FrameAtOptions extends RunOptions {
   readonly input: string
+  /** The ffmpeg to run. Default: the one `resolveFfmpegBinaries` finds. */
+  readonly ffmpeg?: string | undefined
   /** Time of the wanted frame (ms from the start of the video); the first frame shown at or after it is returned. */
   readonly timeMs: number
   /** Output size; the displayed size for a full-resolution frame. */
@@ -234,6 +238,8 @@ export interface PixelRect {
 /** Options for a JPEG of (part of) one frame. */
 export interface JpegOptions extends RunOptions {
   readonly input: string
+  /** The ffmpeg to run. Default: the one `resolveFfmpegBinaries` finds. */
+  readonly ffmpeg?: string | undefined
   readonly timeMs: number
   readonly videoStartMs?: number | undefined
   /** Region to keep, in displayed source pixels; clamped to the frame. Whole frame when omitted. */
@@ -246,7 +252,7 @@ export interface JpegOptions extends RunOptions {
 
 /** Encodes the frame shown at (or first after) `timeMs`, optionally cropped and downscaled, as a JPEG, in one ffmpeg run. */
 export const extractJpeg = async (options: JpegOptions): Promise<Buffer> => {
-  const { ffmpeg } = resolveFfmpegBinaries()
+  const ffmpeg = options.ffmpeg ?? resolveFfmpegBinaries().ffmpeg
   const offsetMs = options.videoStartMs ?? 0
   const at = seconds(options.timeMs + offsetMs)
   const crop = options.crop

@@ -121,3 +121,16 @@ export const makeCustomClip = async (recipe: ClipRecipe): Promise<string> => {
   }
   return path
 }
+
+/**
+ * Sets the codec tag, width and height of the first visual sample entry (a `stsd` box entry) of
+ * an H.264 MP4, so that its header declares what its pixels are not.
+ */
+export const patchSampleEntry = (patch: { readonly tag?: string; readonly width?: number; readonly height?: number }) => (bytes: Buffer) => {
+  const copy = Buffer.from(bytes)
+  const entryType = copy.indexOf("avc1", copy.indexOf("stsd"))
+  if (patch.tag !== undefined) copy.write(patch.tag, entryType, "latin1")
+  if (patch.width !== undefined) copy.writeUInt16BE(patch.width, entryType + 28)
+  if (patch.height !== undefined) copy.writeUInt16BE(patch.height, entryType + 30)
+  return copy
+}
