@@ -20,6 +20,10 @@ export interface IdentifyFaceConfig {
   readonly maxVideoBytes: number
   /** The largest JSON request body. */
   readonly maxJsonBytes: number
+  /** The longest wait for the next chunk of a request body; a body that stalls longer is 408. */
+  readonly bodyIdleTimeout: Duration.Duration
+  /** The longest a whole request body may take to arrive (an upload included); past it, 408. */
+  readonly bodyTimeout: Duration.Duration
   /**
    * The origin (and path prefix) screenshot URLs start with, e.g. `https://api.example.com`. Unset:
    * the origin of the request that reads the task, with the mount path.
@@ -36,6 +40,9 @@ export const defaults: IdentifyFaceConfig = {
   sessionTtl: Duration.hours(24),
   maxVideoBytes: 104_857_600,
   maxJsonBytes: 1_048_576,
+  bodyIdleTimeout: Duration.seconds(30),
+  // 100 MB at about 3 Mbit/s; Node's own requestTimeout (300 s by default) may cut it first.
+  bodyTimeout: Duration.minutes(5),
   publicUrl: undefined,
   pollHint: Duration.seconds(1)
 }
@@ -71,6 +78,8 @@ export const make = (overrides: Partial<IdentifyFaceConfig> = {}): IdentifyFaceC
   positiveInteger("maxVideoBytes", config.maxVideoBytes)
   positiveInteger("maxJsonBytes", config.maxJsonBytes)
   positiveDuration("taskTimeout", config.taskTimeout)
+  positiveDuration("bodyIdleTimeout", config.bodyIdleTimeout)
+  positiveDuration("bodyTimeout", config.bodyTimeout)
   positiveDuration("sessionTtl", config.sessionTtl)
   positiveDuration("pollHint", config.pollHint)
   if (config.publicUrl !== undefined) {

@@ -117,6 +117,12 @@ export class MethodNotAllowedError extends Schema.TaggedError<MethodNotAllowedEr
   readonly status = 405
 }
 
+/** A request body stalled or took too long to arrive (408); the connection is closed after the answer. */
+export class RequestTimeoutError extends Schema.TaggedError<RequestTimeoutError>()("RequestTimeoutError", fields) {
+  readonly code = "408"
+  readonly status = 408
+}
+
 /** The task has already finished and cannot be cancelled (409). */
 export class ConflictError extends Schema.TaggedError<ConflictError>()("ConflictError", fields) {
   readonly code = "409"
@@ -187,6 +193,7 @@ export type RequestError =
   | UnauthorizedError
   | NotFoundError
   | MethodNotAllowedError
+  | RequestTimeoutError
   | ConflictError
   | PayloadTooLargeError
   | UnsupportedMediaTypeError
@@ -215,14 +222,15 @@ const byCode = {
   "401": UnauthorizedError,
   "404": NotFoundError,
   "405": MethodNotAllowedError,
+  "408": RequestTimeoutError,
   "409": ConflictError,
   "413": PayloadTooLargeError,
   "415": UnsupportedMediaTypeError,
   "422": IdempotencyMismatchError
 } as const
 
-/** Every code of the wire contract, with 429 (which also carries a retry delay). */
-export const codes: ReadonlyArray<string> = [...Object.keys(byCode), "429"]
+/** Every code of the wire contract, with 429 (which also carries a retry delay), in order. */
+export const codes: ReadonlyArray<string> = [...Object.keys(byCode), "429"].sort()
 
 /**
  * The typed error for a code read off the wire. An unknown code becomes an
@@ -238,7 +246,8 @@ export const fromCode = (code: string, message: string, retryAfterSeconds = 1): 
 
 /** The wire shape of an error: `{ "code", "error_message" }`. */
 export const ErrorObject = Schema.Struct({
-  code: Schema.String,
+  // Documented as the list of codes; decoded as any string, so a client reads a code it does not know.
+  code: Schema.String.annotations({ jsonSchema: { enum: codes } }),
   error_message: Schema.String
 }).annotations({ identifier: "Error", description: "A code from the table in API.md and a message for people." })
 

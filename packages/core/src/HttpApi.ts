@@ -34,6 +34,7 @@ import { TaskEngine } from "./TaskEngine.js"
 import { fileUrlAt, toTaskObject } from "./TaskView.js"
 import type { FileUrl } from "./TaskView.js"
 import { VideoStore } from "./VideoStore.js"
+import { IdempotencyKey } from "./Wire.js"
 import { openApiDocument } from "./OpenApi.js"
 
 /** The services the API runs on. */
@@ -62,6 +63,8 @@ export const errorResponse = (error: IdentifyFaceError, headers: Record<string, 
   const extra: Record<string, string> = { ...headers }
   if (error._tag === "RateLimitedError") extra["retry-after"] = String(error.retryAfterSeconds)
   if (error._tag === "UnauthorizedError") extra["www-authenticate"] = 'Bearer realm="identify-face"'
+  // A client that stalled mid-body gets no more of the connection: the server closes it after the answer.
+  if (error._tag === "RequestTimeoutError") extra.connection = "close"
   return json(error.status, { message: error.message, error: toErrorObject(error) }, extra)
 }
 
@@ -80,8 +83,6 @@ const fingerprint = (bytes: Uint8Array<ArrayBuffer>) =>
   Effect.promise(() => crypto.subtle.digest("SHA-256", bytes)).pipe(
     Effect.map((digest) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""))
   )
-
-const IdempotencyKey = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,255}$/))
 
 interface Context {
   readonly request: Request
@@ -108,7 +109,7 @@ const createTask = (context: Context) =>
     Effect.gen(function* () {
       const config = yield* Config
       const engine = yield* TaskEngine
-      const bytes = yield* readLimited(context.request, config.maxJsonBytes)
+      const bytes = yield* readLimited(context.request, config.maxJsonBytes, config)
       const input = yield* Either.flatMap(decodeJson(bytes), CreateRequest.decode)
       const keyHeader = context.request.headers.get("idempotency-key")
       if (keyHeader === null) return yield* taskResponse(context, yield* engine.submit(tenant, input))
@@ -132,9 +133,9 @@ const uploadVideo = (context: Context) =>
       const type = contentType(context.request)
       const body =
         type === "multipart/form-data"
-          ? multipartFile(context.request, "file")
+          ? multipartFile(context.request, "file", config)
           : (VIDEO_CONTENT_TYPES as ReadonlyArray<string>).includes(type)
-            ? rawBody(context.request)
+            ? rawBody(context.request, config)
             : undefined
       if (body === undefined) {
         return yield* Effect.fail(

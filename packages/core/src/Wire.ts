@@ -53,7 +53,10 @@ export type VideoMetadata = typeof VideoMetadata.Type
 /** The content item of a completed task: the result as a JSON string. */
 export const OutputContent = Schema.Struct({
   type: Schema.Literal("text"),
-  text: Schema.String.annotations({ description: "The result object (FaceResult) as a JSON string" }),
+  text: Schema.String.annotations({
+    description: "The result: a FaceResult object (#/components/schemas/FaceResult of /openapi.json) as a JSON string",
+    jsonSchema: { contentMediaType: "application/json" }
+  }),
   url: Schema.String
 })
 
@@ -137,10 +140,18 @@ export type FaceResult = typeof FaceResult.Type
 /** The result decoded from (and encoded to) the `text` JSON string. */
 export const FaceResultFromText = Schema.parseJson(FaceResult)
 
+/** The `Idempotency-Key` header of a create: 1 to 255 visible ASCII characters. */
+export const IdempotencyKey = Schema.String.pipe(Schema.pattern(/^[\x21-\x7e]{1,255}$/)).annotations({
+  description: "The same key and body answer the same task; the same key with another body is refused (422)"
+})
+
+/** The answer of `GET /healthz`. */
+export const Health = Schema.Struct({ status: Schema.Literal("ok") }).annotations({ identifier: "Health" })
+
 /** The answer to an upload. */
 export const UploadedVideo = Schema.Struct({
-  video_id: Schema.String,
-  bytes: Schema.Int,
+  video_id: Schema.String.annotations({ description: "The video_id to create tasks with, until expires_at" }),
+  bytes: Schema.Int.annotations({ description: "Its size in bytes" }),
   expires_at: Schema.Int.annotations({ description: "Unix seconds" })
 }).annotations({ identifier: "UploadedVideo" })
 /** @since 0.1.0 */

@@ -12,6 +12,7 @@ describe("Config.make", () => {
     expect(config.concurrency).toBe(1)
     expect(Duration.toMillis(config.sessionTtl)).toBe(24 * 3_600_000)
     expect(config.maxVideoBytes).toBe(104_857_600)
+    expect(Duration.toMillis(config.bodyIdleTimeout)).toBe(30_000)
     expect(config.publicUrl).toBeUndefined()
   })
 
@@ -36,6 +37,8 @@ describe("Config.make", () => {
     ["sessionTtl", Duration.zero],
     ["sessionTtl", 86_400_000],
     ["pollHint", Duration.infinity],
+    ["bodyIdleTimeout", Duration.zero],
+    ["bodyTimeout", Duration.infinity],
     ["publicUrl", "api.example.com"],
     ["publicUrl", "ftp://api.example.com"],
     ["publicUrl", "https://api.example.com/?tenant=1"],

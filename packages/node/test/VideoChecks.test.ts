@@ -14,7 +14,7 @@ import { afterAll, beforeAll } from "vitest"
 import { resolveFfmpegBinaries } from "../src/internal/ffmpeg.js"
 import * as VideoChecks from "../src/VideoChecks.js"
 import type { VideoChecksOptions } from "../src/VideoChecks.js"
-import { makeClip } from "./helpers/clips.js"
+import { makeClip, patchSampleEntry } from "./helpers/clips.js"
 import type { ClipOptions } from "./helpers/clips.js"
 
 const FACE_JPG = join(import.meta.dirname, "fixtures", "grace_hopper.jpg")
@@ -54,16 +54,6 @@ const derive = (name: string, source: string, edit: (bytes: Buffer) => Uint8Arra
   const path = join(dir, name)
   writeFileSync(path, edit(readFileSync(source)))
   return path
-}
-
-/** Sets the codec tag, width and height of the first visual sample entry (a `stsd` box entry) of an H.264 MP4. */
-const patchSampleEntry = (patch: { readonly tag?: string; readonly width?: number; readonly height?: number }) => (bytes: Buffer) => {
-  const copy = Buffer.from(bytes)
-  const entryType = copy.indexOf("avc1", copy.indexOf("stsd"))
-  if (patch.tag !== undefined) copy.write(patch.tag, entryType, "latin1")
-  if (patch.width !== undefined) copy.writeUInt16BE(patch.width, entryType + 28)
-  if (patch.height !== undefined) copy.writeUInt16BE(patch.height, entryType + 30)
-  return copy
 }
 
 /** Overwrites the middle of the last keyframe's packet with a pattern no decoder accepts as a picture. */
