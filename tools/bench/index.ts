@@ -69,10 +69,13 @@ const millis = (start: number) => Math.round(performance.now() - start)
  * (ffmpeg), in ms: steadier than wall time on a shared machine. Linux only: children's time is
  * read from /proc (fields 16 and 17, cutime and cstime, in 1/100 s).
  */
+const childrenCpuMs = (): number => {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? []
+  return (Number(fields[13]) + Number(fields[14])) * 10
+}
 const cpuMs = (): number => {
   const own = process.cpuUsage()
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? []
-  return (own.user + own.system) / 1000 + (Number(fields[13]) + Number(fields[14])) * 10
+  return (own.user + own.system) / 1000 + childrenCpuMs()
 }
 
 let start = performance.now()
@@ -82,6 +85,7 @@ console.log(`input ${clip.path} (${(statSync(clip.path).size / 2 ** 20).toFixed(
 const { ffmpeg } = resolveFfmpegBinaries()
 start = performance.now()
 let cpuStart = cpuMs()
+let childrenCpuStart = 0
 await runToCompletion(ffmpeg, ["-v", "error", "-nostdin", "-i", clip.path, "-map", "0:v:0", "-f", "null", "-"])
 const decodeOnlyMs = millis(start)
 const decodeOnlyCpuMs = cpuMs() - cpuStart
@@ -99,14 +103,16 @@ const analysis = await Effect.runPromise(
       console.log(`detector pool start (${options.poolSize} workers, models loaded): ${millis(start)} ms`)
       const video = { path: clip.path, bytes: statSync(clip.path).size, stream: Stream.empty }
       cpuStart = cpuMs()
+      childrenCpuStart = childrenCpuMs()
       return yield* analyzer.analyze(video, () => Effect.void)
     })
   )
 )
 
 const analysisCpuMs = cpuMs() - cpuStart
+const analysisChildrenCpuMs = childrenCpuMs() - childrenCpuStart
 const { probe, coarse, refine, screenshots, analyze } = analysis.timings
-console.log(`analysis: ${analyze} ms = probe ${probe} + coarse ${coarse} + refine ${refine} + screenshots ${screenshots} ms; ${Math.round(analysisCpuMs)} ms CPU`)
+console.log(`analysis: ${analyze} ms = probe ${probe} + coarse ${coarse} + refine ${refine} + screenshots ${screenshots} ms; ${Math.round(analysisCpuMs)} ms CPU (${Math.round(analysisChildrenCpuMs)} of it in ffmpeg and ffprobe)`)
 console.log(`ratio analysis / decode-only: ${((analyze ?? 0) / decodeOnlyMs).toFixed(2)}x wall (target 2.5x, goal 1.5x), ${(analysisCpuMs / decodeOnlyCpuMs).toFixed(2)}x CPU`)
 console.log(`peak RSS of this process (worker threads included, ffmpeg children not): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
 

@@ -6,13 +6,14 @@
  * 1. a video without a path on disk is written to a temporary file first (removed afterwards);
  * 2. `VideoChecks.check` refuses it with the code of the first requirement it misses;
  * 3. coarse pass: ffmpeg decodes every frame scaled to `detectMaxSide` (a decoder cannot skip
- *    frames anyway), the samples (`sampleFps`) go to the detector pool, a few in flight, never on
+ *    frames anyway; deblocking is skipped, as for refinement), the samples (`sampleFps`) go to the detector pool, a few in flight, never on
  *    the event loop; the frames between two samples where a face may start or stop being usable
  *    are held in memory (up to 256 MiB);
  * 4. refinement: every frame of each window `FaceTrack.refinementRequests` names is detected, from
  *    the held frames or decoded again, so each boundary is exact to one frame;
  * 5. `FaceTrack.finalise` gives the intervals; for each, a frame as good as its best and quick to
- *    seek to is decoded at full size and cropped around the face into a JPEG (sharp).
+ *    seek to is decoded at full size (once for all the faces it shows) and cropped around the face
+ *    into a JPEG (sharp).
  *
  * Interrupting the analysis (a cancel, the task timeout) kills every ffmpeg child it started and
  * waits until they have exited; frames already handed to the detector finish, no new ones start.
@@ -387,6 +388,8 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
         ...fitWithin(checked, settings.detectMaxSide),
         videoStartMs: checked.startTimeMs
       }
+      // A fifth less decoding: the deblocking it skips hardly shows at the detection size (screenshots keep it).
+      const detectDecode: DecodeOptions = { ...decodeBase, skipLoopFilter: true }
 
       let withAppearance = false
       const rules = () => (withAppearance ? settings.appearanceRules : settings.rules)
@@ -410,7 +413,7 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
       const samples: Array<FaceTrack.FrameDetections> = []
       yield* timed(
         "coarse",
-        abortableStream((signal) => bySample(decodeFrames({ ...decodeBase, signal }), sampler(settings.sampleFps))).pipe(
+        abortableStream((signal) => bySample(decodeFrames({ ...detectDecode, signal }), sampler(settings.sampleFps))).pipe(
           Stream.mapEffect(
             ({ sample, between }): Effect.Effect<DetectedGroup, InternalGenerationError> =>
               sample === undefined ? Effect.succeed({ detections: undefined, between }) : Effect.map(detect(sample), (detections) => ({ detections, between })),
@@ -435,7 +438,7 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
       const windowFrames = (request: FaceTrack.RefinementRequest) => {
         const frames = held.take(request.fromFrame, request.toFrame)
         return frames === undefined
-          ? abortableStream((signal) => decodeFrames({ ...decodeBase, startMs: request.startMs, endMs: request.endMs, signal }))
+          ? abortableStream((signal) => decodeFrames({ ...detectDecode, startMs: request.startMs, endMs: request.endMs, signal }))
           : Stream.fromIterable(frames)
       }
       const examined = yield* timed(
@@ -467,25 +470,32 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
       const intervals = FaceTrack.finalise(examined.frames, timing, rules())
       const faceTracks = FaceTrack.tracks(examined.frames, timing, rules())
       const keyframeList = Option.getOrElse(yield* Effect.option(Fiber.join(keyframes)), () => [])
+      const shots = intervals.map((interval) => screenshotFrame(interval, faceTracks, keyframeList))
+      // Faces seen together (side by side) often share their frame: each frame is decoded once, for all its faces.
+      const facesByFrame = new Map<number, Array<number>>()
+      shots.forEach((shot, index) => facesByFrame.set(shot.timeMs, [...(facesByFrame.get(shot.timeMs) ?? []), index]))
+      const images: Array<Uint8Array> = []
       let screenshotsDone = 0
-      const faces = yield* timed(
+      yield* timed(
         "screenshots",
         Effect.forEach(
-          intervals,
-          (interval) =>
+          facesByFrame,
+          ([timeMs, indexes]) =>
             Effect.gen(function* () {
-              const shot = screenshotFrame(interval, faceTracks, keyframeList)
               const frame = yield* abortable("decoding the screenshot frame", (signal) =>
-                decodeFrameAt({ ...decodeBase, timeMs: shot.timeMs, width: checked.width, height: checked.height, signal })
+                decodeFrameAt({ ...decodeBase, timeMs, width: checked.width, height: checked.height, signal })
               )
-              const image = yield* Effect.tryPromise({ try: () => encodeScreenshot(frame, shot), catch: failure("encoding the screenshot") })
-              screenshotsDone += 1
-              yield* report(PROGRESS.refine + ((1 - PROGRESS.refine) * screenshotsDone) / intervals.length)
-              return { startMs: interval.startMs, endMs: interval.endMs, image: new Uint8Array(image.buffer, image.byteOffset, image.byteLength) } satisfies AnalyzedFace
+              for (const index of indexes) {
+                const image = yield* Effect.tryPromise({ try: () => encodeScreenshot(frame, shots[index]!), catch: failure("encoding the screenshot") })
+                images[index] = new Uint8Array(image.buffer, image.byteOffset, image.byteLength)
+                screenshotsDone += 1
+                yield* report(PROGRESS.refine + ((1 - PROGRESS.refine) * screenshotsDone) / intervals.length)
+              }
             }),
-          { concurrency: SCREENSHOTS_AT_ONCE }
+          { concurrency: SCREENSHOTS_AT_ONCE, discard: true }
         )
       )
+      const faces = intervals.map(({ startMs, endMs }, index): AnalyzedFace => ({ startMs, endMs, image: images[index]! }))
       yield* report(1)
       return {
         metadata: { duration_ms: checked.duration_ms, width: checked.width, height: checked.height, fps: checked.fps, format: checked.format },

@@ -47,6 +47,8 @@ export interface DecodeOptions extends RunOptions {
    * blockier frames that drift until the next keyframe. Fine for a coarse detection pass.
    */
   readonly skipLoopFilter?: boolean | undefined
+  /** Stop after this many frames, so ffmpeg decodes no further than the last one wanted. */
+  readonly maxFrames?: number | undefined
 }
 
 // Frames are at least ~4 ms apart; this absorbs float rounding of times that came from an earlier pass.
@@ -82,12 +84,13 @@ export const decodeArguments = (options: DecodeOptions): Array<string> => {
   const select = selectExpression(options)
   const filters = [
     ...(select === undefined ? [] : [`select='${select}'`]),
-    `scale=${options.width}:${options.height}:flags=fast_bilinear`,
+    `scale=${options.width}:${options.height}:flags=bilinear`,
     "showinfo"
   ]
   return [
     ...inputArguments(options),
     ...["-map", "0:v:0", "-an", "-sn", "-dn", "-vf", filters.join(","), "-vsync", "passthrough"],
+    ...(options.maxFrames === undefined ? [] : ["-frames:v", String(options.maxFrames)]),
     ...["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
   ]
 }
@@ -223,7 +226,7 @@ export interface FrameAtOptions extends RunOptions {
 
 /** Decodes the single frame shown at (or first after) `timeMs`. Throws {@link FfmpegError} if there is none. */
 export const decodeFrameAt = async (options: FrameAtOptions): Promise<DecodedFrame> => {
-  for await (const frame of decodeFrames({ ...options, startMs: options.timeMs })) return frame
+  for await (const frame of decodeFrames({ ...options, startMs: options.timeMs, maxFrames: 1 })) return frame
   throw new FfmpegError("output", `no frame at or after ${options.timeMs} ms in ${options.input}`)
 }
 

@@ -84,6 +84,11 @@ describe("decodeFrames", () => {
     expect(await collect(decodeFrames({ input: clip, width: 64, height: 48, sampleFps: 5, skipLoopFilter: true }))).toHaveLength(10)
   })
 
+  it("stops after the frames asked for", async () => {
+    const frames = await collect(decodeFrames({ input: clip, width: 64, height: 48, startMs: 13 * FRAME_MS, maxFrames: 2 }))
+    expect(frames.map((f) => Math.round(f.timeMs / FRAME_MS))).toEqual([13, 14])
+  })
+
   it("applies rotation metadata", async () => {
     const [upper] = await collect(decodeFrames({ input: upright, width: 320, height: 240, endMs: 1 }))
     const [turned] = await collect(decodeFrames({ input: rotated, width: 240, height: 320, endMs: 1 }))
