@@ -4,29 +4,30 @@
  * instead, for trying the API without video.
  */
 import { serve } from "@hono/node-server"
+import { Server } from "@identify-face/core"
 import { identifyFace } from "@identify-face/hono"
 import { NodeServer } from "@identify-face/node"
 import { TestAnalyzer } from "@identify-face/testing"
+import { webApp } from "@identify-face/web/Hono"
 import { Hono } from "hono"
 
 const settings = NodeServer.settingsFromEnv(process.env)
 const double = process.env.IDENTIFY_FACE_ANALYZER === "double"
-const api = identifyFace({
-  layer: NodeServer.layer({ ...settings, ...(double ? { analyzer: TestAnalyzer.layer() } : {}) })
-})
+// IDENTIFY_FACE_ANALYZER_DELAY_MS: how long the double takes a task (default 50), e.g. to stop a server mid-task.
+const analyzer = TestAnalyzer.layer({ script: { delay: `${Number(process.env.IDENTIFY_FACE_ANALYZER_DELAY_MS ?? 50)} millis` } })
+// Built before listening: a wrong setting stops the start, and the tasks a previous run left resume at once.
+const handler = await Server.makeWebHandlerReady(NodeServer.layer({ ...settings, ...(double ? { analyzer } : {}) }))
+const api = identifyFace({ handler })
 const app = new Hono()
 app.route("/", api)
+app.route("/", webApp())
 
 const port = Number(process.env.PORT ?? 3000)
 const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? "127.0.0.1" }, (info) => {
   const url = `http://${info.family === "IPv6" ? `[${info.address}]` : info.address}:${info.port}`
   const runs = double ? "the TEST DOUBLE: scripted faces, no real analysis" : "the real analysis"
   console.log(NodeServer.banner({ url, settings, runs }))
+  console.log(`\nThe web page: ${url}/`)
 })
 
-const stop = () => {
-  server.close()
-  void api.close().then(() => process.exit(0))
-}
-process.once("SIGTERM", stop)
-process.once("SIGINT", stop)
+NodeServer.stopOnSignals({ server, close: handler.dispose, timeout: settings.shutdownTimeout })

@@ -29,8 +29,14 @@ export interface IdentifyFaceConfig {
    * the origin of the request that reads the task, with the mount path.
    */
   readonly publicUrl: string | undefined
-  /** The poll interval the server suggests in `X-Poll-After-Ms`. */
+  /** The poll interval the server suggests in `X-Poll-After-Ms`, the shortest when it paces polls. */
   readonly pollHint: Duration.Duration
+  /**
+   * Polls a second of unfinished tasks the server aims for in all: past it, the suggested
+   * interval grows so that clients that follow it poll less (see `PollPacer`). Unset: the
+   * suggestion is always `pollHint`.
+   */
+  readonly pollBudget: number | undefined
 }
 
 /** The defaults. */
@@ -44,7 +50,8 @@ export const defaults: IdentifyFaceConfig = {
   // 100 MB at about 3 Mbit/s; Node's own requestTimeout (300 s by default) may cut it first.
   bodyTimeout: Duration.minutes(5),
   publicUrl: undefined,
-  pollHint: Duration.seconds(1)
+  pollHint: Duration.seconds(1),
+  pollBudget: undefined
 }
 
 /** The settings in force. */
@@ -82,6 +89,7 @@ export const make = (overrides: Partial<IdentifyFaceConfig> = {}): IdentifyFaceC
   positiveDuration("bodyTimeout", config.bodyTimeout)
   positiveDuration("sessionTtl", config.sessionTtl)
   positiveDuration("pollHint", config.pollHint)
+  if (config.pollBudget !== undefined) positiveInteger("pollBudget", config.pollBudget)
   if (config.publicUrl !== undefined) {
     const url = URL.canParse(config.publicUrl) ? new URL(config.publicUrl) : undefined
     if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.search || url.hash) {

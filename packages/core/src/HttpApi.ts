@@ -28,6 +28,7 @@ import { IdempotencyStore } from "./IdempotencyStore.js"
 import { isFileKey } from "./Ids.js"
 import type { FileKey } from "./Ids.js"
 import { multipartFile, rawBody, readLimited } from "./internal/body.js"
+import { PollPacer } from "./PollPacer.js"
 import { RateLimiter } from "./RateLimiter.js"
 import type { Task } from "./Task.js"
 import { TaskEngine } from "./TaskEngine.js"
@@ -38,7 +39,7 @@ import { IdempotencyKey } from "./Wire.js"
 import { openApiDocument } from "./OpenApi.js"
 
 /** The services the API runs on. */
-export type HttpApiServices = TaskEngine | Authenticator | VideoStore | ArtifactStore | Config | RateLimiter | IdempotencyStore
+export type HttpApiServices = TaskEngine | Authenticator | VideoStore | ArtifactStore | Config | RateLimiter | PollPacer | IdempotencyStore
 
 /** Where the API is mounted. */
 export interface HandleOptions {
@@ -98,10 +99,10 @@ const authenticated = <A, E, R>(context: Context, f: (tenant: Tenant) => Effect.
   })
 
 const taskResponse = (context: Context, task: Task, status = 200) =>
-  Effect.map(Config, (config) => {
-    const active = task._tag === "pending" || task._tag === "processing"
-    const hint: Record<string, string> = active ? { "x-poll-after-ms": String(Duration.toMillis(config.pollHint)) } : {}
-    return json(status, toTaskObject(task, context.fileUrl), hint)
+  Effect.gen(function* () {
+    if (task._tag !== "pending" && task._tag !== "processing") return json(status, toTaskObject(task, context.fileUrl))
+    const hint = yield* Effect.flatMap(PollPacer, (pacer) => pacer.next)
+    return json(status, toTaskObject(task, context.fileUrl), { "x-poll-after-ms": String(Duration.toMillis(hint)) })
   })
 
 const createTask = (context: Context) =>

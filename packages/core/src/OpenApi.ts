@@ -72,7 +72,7 @@ const refusals = (...errors: ReadonlyArray<RefusalClass>) => {
 }
 
 const bearer = [{ bearer: [] }]
-const pollHint = { "X-Poll-After-Ms": integerHeader("While the task has not finished: the suggested wait before the next poll") }
+const pollHint = { "X-Poll-After-Ms": integerHeader("While the task has not finished: the suggested wait before the next poll, longer while many clients poll") }
 const taskIdParameter = { name: "id", in: "path", required: true, schema: jsonSchema(TaskId) }
 
 const paths = {

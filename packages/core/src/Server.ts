@@ -14,6 +14,7 @@ import type { FaceAnalyzer } from "./FaceAnalyzer.js"
 import { handle } from "./HttpApi.js"
 import type { HandleOptions, HttpApiServices } from "./HttpApi.js"
 import * as IdempotencyStore from "./IdempotencyStore.js"
+import * as PollPacer from "./PollPacer.js"
 import * as Pricing from "./Pricing.js"
 import * as RateLimiter from "./RateLimiter.js"
 import * as TaskEngine from "./TaskEngine.js"
@@ -48,6 +49,7 @@ const aroundEngine = <R>(engine: Layer.Layer<TaskEngine.TaskEngine, never, R>, o
     engine.pipe(Layer.provide(notifier), Layer.provide(config)),
     config,
     RateLimiter.layer(options.rateLimit),
+    PollPacer.layer.pipe(Layer.provide(config)),
     Layer.context<Authenticator.Authenticator | VideoStore.VideoStore | ArtifactStore.ArtifactStore | IdempotencyStore.IdempotencyStore>()
   )
 }

@@ -39,6 +39,7 @@ describe("Config.make", () => {
     ["pollHint", Duration.infinity],
     ["bodyIdleTimeout", Duration.zero],
     ["bodyTimeout", Duration.infinity],
+    ["pollBudget", 0],
     ["publicUrl", "api.example.com"],
     ["publicUrl", "ftp://api.example.com"],
     ["publicUrl", "https://api.example.com/?tenant=1"],

@@ -31,7 +31,10 @@ export interface NodeServerOptions {
   readonly dataDir: string
   /** The bearer keys; each is a tenant. */
   readonly apiKeys: ReadonlyArray<string>
-  /** Settings over the defaults of API.md. */
+  /**
+   * Settings over the defaults of API.md. The analyses share this machine with the polls, so
+   * polls are paced at {@link POLL_BUDGET} a second unless `pollBudget` says otherwise.
+   */
   readonly config?: Partial<Config.IdentifyFaceConfig> | undefined
   /** A token bucket per key; no limit when unset. */
   readonly rateLimit?: RateLimit | undefined
@@ -47,12 +50,17 @@ export interface NodeServerOptions {
    * Needs `config.publicUrl`.
    */
   readonly webhookSecret?: Webhooks.WebhookSecret | undefined
+  /** Resolves the host names of `video_url`s; default the system resolver. For tests of the SSRF guard. */
+  readonly resolve?: UrlFetcher.UrlFetcherOptions["resolve"]
 }
+
+/** Polls a second of unfinished tasks the embedded server aims for (`Config.pollBudget`): about 7% of a core. */
+export const POLL_BUDGET = 100
 
 /** The embedded API: every service it needs, built from `options`. Settings are checked here. */
 export const layer = (options: NodeServerOptions): Layer.Layer<HttpApiServices> => {
-  const config = Config.make(options.config)
-  const fetchUrl = UrlFetcher.make({ dataDir: options.dataDir, maxBytes: config.maxVideoBytes, allowHost: options.allowHost })
+  const config = Config.make({ pollBudget: POLL_BUDGET, ...options.config })
+  const fetchUrl = UrlFetcher.make({ dataDir: options.dataDir, maxBytes: config.maxVideoBytes, allowHost: options.allowHost, resolve: options.resolve })
   const uploads = FileVideoStore.layer({ dataDir: options.dataDir })
   const webhooks =
     options.webhookSecret === undefined
@@ -81,13 +89,16 @@ export interface EnvironmentSettings {
   readonly generatedKey: string | undefined
   readonly config: Partial<Config.IdentifyFaceConfig>
   readonly webhookSecret: Webhooks.WebhookSecret | undefined
+  /** How long a stop may take (see {@link stopOnSignals}). */
+  readonly shutdownTimeout: Duration.Duration
 }
 
 /**
  * Reads `IDENTIFY_FACE_API_KEYS` (comma-separated; one is generated when unset),
  * `IDENTIFY_FACE_DATA_DIR` (default `.data` in the working directory), `IDENTIFY_FACE_PUBLIC_URL`,
- * `IDENTIFY_FACE_CONCURRENCY`, `IDENTIFY_FACE_TASK_TIMEOUT_SECONDS` and
- * `IDENTIFY_FACE_WEBHOOK_SECRET` (`whsec_...`, see `Webhooks.generateSecret`). A wrong value throws
+ * `IDENTIFY_FACE_CONCURRENCY`, `IDENTIFY_FACE_TASK_TIMEOUT_SECONDS`,
+ * `IDENTIFY_FACE_WEBHOOK_SECRET` (`whsec_...`, see `Webhooks.generateSecret`) and
+ * `IDENTIFY_FACE_SHUTDOWN_SECONDS` (default 10, see {@link stopOnSignals}). A wrong value throws
  * `Config.InvalidConfigError` naming the variable.
  */
 export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>>): EnvironmentSettings => {
@@ -101,6 +112,8 @@ export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>
   }
   const concurrency = integer("IDENTIFY_FACE_CONCURRENCY")
   const timeoutSeconds = integer("IDENTIFY_FACE_TASK_TIMEOUT_SECONDS")
+  const shutdownSeconds = integer("IDENTIFY_FACE_SHUTDOWN_SECONDS") ?? 10
+  if (shutdownSeconds < 1) throw new Config.InvalidConfigError("identify-face: IDENTIFY_FACE_SHUTDOWN_SECONDS must be at least 1")
   const config: Partial<Config.IdentifyFaceConfig> = {
     ...(env.IDENTIFY_FACE_PUBLIC_URL ? { publicUrl: env.IDENTIFY_FACE_PUBLIC_URL } : {}),
     ...(concurrency === undefined ? {} : { concurrency }),
@@ -112,7 +125,8 @@ export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>
     apiKeys: generatedKey === undefined ? configured : [generatedKey],
     generatedKey,
     config,
-    webhookSecret: env.IDENTIFY_FACE_WEBHOOK_SECRET || undefined
+    webhookSecret: env.IDENTIFY_FACE_WEBHOOK_SECRET || undefined,
+    shutdownTimeout: Duration.seconds(shutdownSeconds)
   }
 }
 
@@ -133,4 +147,57 @@ export const banner = (options: { readonly url: string; readonly settings: Envir
     `  curl -s -X POST ${options.url}/model/v1/generation -H 'Authorization: Bearer ${shownKey}' -H 'Content-Type: application/json' -d '{"model":"kirin_identify_face","video_id":"<video_id>"}'`,
     `  curl -s ${options.url}/model/v1/generation/task/<task id> -H 'Authorization: Bearer ${shownKey}'`
   ].join("\n")
+}
+
+/** An HTTP server as {@link stopOnSignals} stops it: `node:http`'s, or the one `@hono/node-server` serves with. */
+export interface StoppableServer {
+  close(callback?: (error?: Error) => void): unknown
+  closeIdleConnections?: (() => void) | undefined
+  closeAllConnections?: (() => void) | undefined
+}
+
+/** What {@link stopOnSignals} stops. */
+export interface StopOptions {
+  /** It stops accepting at once; the requests in flight may finish. */
+  readonly server: StoppableServer
+  /** Releases the API (an adapter's `close()`, a handler's `dispose()`): running tasks go back to pending. */
+  readonly close: () => Promise<void>
+  /** The longest a stop may take; past it the process exits with code 1. */
+  readonly timeout: Duration.Duration
+}
+
+/**
+ * Stops a server process gracefully on SIGTERM or SIGINT, then exits with code 0: no new
+ * connection is accepted, the requests in flight get half of `timeout` to finish, then the API
+ * is released, which hands running tasks back to `pending` for the next start. Past `timeout`,
+ * or at a second signal, the process exits with code 1 at once.
+ */
+export const stopOnSignals = (options: StopOptions): void => {
+  const timeoutMs = Duration.toMillis(options.timeout)
+  let stopping = false
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      console.error(`identify-face: ${signal} again, exiting now`)
+      return process.exit(1)
+    }
+    stopping = true
+    console.log(`identify-face: ${signal}, stopping (at most ${Duration.format(options.timeout)})`)
+    setTimeout(() => {
+      console.error(`identify-face: not stopped within ${Duration.format(options.timeout)}, exiting`)
+      process.exit(1)
+    }, timeoutMs).unref()
+    const requestsDone = new Promise<void>((resolve) => options.server.close(() => resolve()))
+    // close() ends the keep-alive connections idle at the time; one whose request ends later would stay open.
+    const idleCloser = setInterval(() => options.server.closeIdleConnections?.(), 100)
+    // A slow client must not use up the time the tasks need to be handed back: it is cut at half time.
+    let halfTime: ReturnType<typeof setTimeout> | undefined
+    await Promise.race([requestsDone, new Promise<void>((resolve) => (halfTime = setTimeout(resolve, timeoutMs / 2)))])
+    clearTimeout(halfTime)
+    clearInterval(idleCloser)
+    options.server.closeAllConnections?.()
+    await options.close()
+    process.exit(0)
+  }
+  process.on("SIGTERM", (signal) => void stop(signal))
+  process.on("SIGINT", (signal) => void stop(signal))
 }
