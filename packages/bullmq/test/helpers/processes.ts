@@ -1,12 +1,12 @@
 /**
- * Separate `node` processes of the worker app (its sources through tsx), with their output kept
- * for the test to wait on and read.
+ * Separate `node` processes of the repository's apps (their sources through tsx), with their
+ * output kept for the test to wait on and read. Also used by `@identify-face/reliability`.
  */
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
-const appSource = (file: string) => fileURLToPath(new URL(`../../../../apps/worker/src/${file}`, import.meta.url))
+const appSource = (app: string, file: string) => fileURLToPath(new URL(`../../../../apps/${app}/src/${file}`, import.meta.url))
 
 /** A started process and everything it printed. */
 export interface Started {
@@ -20,8 +20,11 @@ export interface Started {
 }
 
 /** Starts `apps/worker/src/<file>` with `env` over this process's environment. */
-export const start = (file: "main.ts" | "apiNode.ts", env: Record<string, string>): Started => {
-  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", appSource(file)], {
+export const start = (file: "main.ts" | "apiNode.ts", env: Record<string, string>): Started => startApp("worker", file, env)
+
+/** Starts `apps/<app>/src/<file>` with `env` over this process's environment. */
+export const startApp = (app: string, file: string, env: Record<string, string>): Started => {
+  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", appSource(app, file)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench:reliability`: the crash scenario (the embedded server killed mid-task) and the
+ * distributed one (a worker killed mid-task, `@identify-face/bullmq`'s test setup, needs Redis)
+ * repeated `ROUNDS` times (default 10), with what a client saw of the tasks; then the server's
+ * memory through a 5 GB upload, and poll latency, analysis throughput and memory under 1,000
+ * pollers. Exits 1 when a task was lost or left stuck.
+ */
+import { runKilledWorker } from "../../bullmq/test/helpers/distributed.js"
+import { countsOf, runCrash } from "./crash.js"
+import type { Counts } from "./crash.js"
+import { uploadHuge } from "./hugeUpload.js"
+import { makeLoadClip, runPollLoad } from "./load.js"
+import { makeDataDir, startDemo } from "./servers.js"
+
+const ROUNDS = Number(process.env.ROUNDS ?? 10)
+const MB = 1024 * 1024
+
+const zero: Counts = { created: 0, completed: 0, failed: 0, lost: 0, stuck: 0, duplicated: 0 }
+const add = (a: Counts, b: Counts): Counts => ({
+  created: a.created + b.created,
+  completed: a.completed + b.completed,
+  failed: a.failed + b.failed,
+  lost: a.lost + b.lost,
+  stuck: a.stuck + b.stuck,
+  duplicated: a.duplicated + b.duplicated
+})
+const line = (counts: Counts) =>
+  `created ${counts.created}, completed ${counts.completed}, failed ${counts.failed}, lost ${counts.lost}, stuck ${counts.stuck}, duplicated completions ${counts.duplicated}`
+
+/** Runs `round` ROUNDS times, printing each round's counts and the total; a round that throws counts as a failed round. */
+const repeat = async (name: string, round: () => Promise<{ readonly counts: Counts; readonly note?: string }>) => {
+  let total = zero
+  let broken = 0
+  for (let i = 1; i <= ROUNDS; i++) {
+    const started = Date.now()
+    try {
+      const { counts, note } = await round()
+      total = add(total, counts)
+      console.log(`  ${name} ${i}/${ROUNDS}: ${line(counts)}${note ? `; ${note}` : ""} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+    } catch (error) {
+      broken++
+      console.log(`  ${name} ${i}/${ROUNDS}: the round broke: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
+    }
+  }
+  console.log(`${name}, ${ROUNDS} rounds${broken ? ` (${broken} broke)` : ""}: ${line(total)}\n`)
+  return { total, broken }
+}
+
+console.log("The embedded server killed with SIGKILL mid-task (hono-demo, scripted analyzer, 4 tasks + 8 creates in flight at the kill):")
+const crash = await repeat("crash", async () => {
+  const run = await runCrash({ tasks: 4, inFlight: 8, taskMs: 500 })
+  return { counts: run.counts, note: `${run.unanswered} creates unanswered at the kill; afterwards healthz ${run.afterwards.healthz}, new task ${run.afterwards.task}` }
+})
+
+console.log("A worker killed with SIGKILL mid-task (one API node, two workers, Redis; 8 tasks):")
+const distributed = await repeat("distributed", async () => {
+  const run = await runKilledWorker({ tasks: 8, deadlineMs: 40_000 })
+  const completions = [...run.completedBy.killed, ...run.completedBy.survivor]
+  return { counts: countsOf(run.ids, run, completions.length - new Set(completions).size) }
+})
+
+console.log("A 5 GB upload (generated, chunked) against hono-demo:")
+const dataDir = makeDataDir()
+const server = await startDemo(dataDir.path, { IDENTIFY_FACE_ANALYZER: "double" })
+try {
+  const upload = await uploadHuge(server.url, { bytes: 5 * 1024 ** 3, pid: server.process.child.pid ?? 0, dataDir: dataDir.path })
+  console.log(
+    `  answered ${upload.status} ${upload.code} after ${(upload.sentBytes / MB).toFixed(0)} MB sent; server RSS ${(upload.rss.before / MB).toFixed(0)} MB before, ` +
+      `${(upload.rss.highest / MB).toFixed(0)} MB at most during it; files left: ${upload.leftovers.length}\n`
+  )
+} finally {
+  await server.stop("SIGKILL")
+  dataDir.remove()
+}
+
+console.log("1,000 pollers (at the server's X-Poll-After-Ms) while the real analysis runs (hono-demo, 8 s 720p clip, 3 analyses each way):")
+const load = await runPollLoad({ clip: await makeLoadClip(), pollers: 1000, runs: 3, settleMs: 15_000 })
+console.log(`  steady polls: ${load.steady.count}, p50 ${load.steady.p50} ms, p99 ${load.steady.p99} ms, max ${load.steady.max} ms; errors ${load.errors}`)
+console.log(`  1,000 polls at once: p50 ${load.burst.p50} ms, p99 ${load.burst.p99} ms, max ${load.burst.max} ms`)
+console.log(`  analysis ms without load ${load.analysisMs.idle.join(", ")}; with it ${load.analysisMs.loaded.join(", ")}; throughput ratio ${load.throughputRatio}`)
+console.log(`  server peak RSS ${(load.serverPeakRss / MB).toFixed(0)} MB; afterwards healthz ${load.afterwards.healthz}, new task ${load.afterwards.task}`)
+
+const failed = crash.broken + distributed.broken + crash.total.lost + crash.total.stuck + distributed.total.lost + distributed.total.stuck
+process.exit(failed === 0 ? 0 : 1)

@@ -1,0 +1,25 @@
+/**
+ * The embedded server (a demo app as a child process) killed with SIGKILL mid-task, and stopped
+ * with SIGTERM: no acknowledged task is lost or left stuck, and the service serves afterwards.
+ */
+import { describe, expect, it } from "vitest"
+import { runCrash } from "../src/crash.js"
+import { runGracefulStop } from "../src/shutdown.js"
+
+describe("the embedded server", () => {
+  it("killed mid-task completes every acknowledged task after a restart, each once", async () => {
+    const run = await runCrash({ tasks: 4, inFlight: 8, taskMs: 500 })
+    console.log(`crash: ${JSON.stringify(run)}`)
+    expect(run.counts).toEqual({ created: run.counts.created, completed: run.counts.created, failed: 0, lost: 0, stuck: 0, duplicated: 0 })
+    expect(run.counts.created).toBeGreaterThanOrEqual(4)
+    expect(run.afterwards).toEqual({ healthz: 200, task: "completed" })
+  })
+
+  it.each(["hono-demo", "express-demo"] as const)("%s stopped with SIGTERM mid-task answers the upload in flight, exits 0 in time and hands the task back", async (app) => {
+    const run = await runGracefulStop(app, { taskMs: 3000, shutdownSeconds: 10 })
+    console.log(`graceful stop of ${app}: ${JSON.stringify(run)}`)
+    expect(run).toMatchObject({ exitCode: 0, uploadStatus: 200, storedStatus: "pending", restartedStatus: "completed" })
+    expect(run.stopMs).toBeLessThan(10_000)
+    expect(run.afterwards).toEqual({ healthz: 200, task: "completed" })
+  })
+})
