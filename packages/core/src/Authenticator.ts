@@ -8,7 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { UnauthorizedError } from "./Errors.js"
-import { equalInConstantTime } from "./internal/bytes.js"
+import { equalInConstantTime, sha256, toHex } from "./internal/bytes.js"
 
 /** Who made a request: tasks and videos are visible to their tenant only. */
 export interface Tenant {
@@ -26,12 +26,9 @@ export class Authenticator extends Context.Tag("@identify-face/core/Authenticato
 
 const encoder = new TextEncoder()
 
-const digest = (text: string) =>
-  Effect.promise(() => crypto.subtle.digest("SHA-256", encoder.encode(text))).pipe(Effect.map((buffer) => new Uint8Array(buffer)))
+const digest = (text: string) => sha256(encoder.encode(text))
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
-
-const tenantOfDigest = (keyDigest: Uint8Array): Tenant => ({ id: `tenant_${hex(keyDigest).slice(0, 16)}` })
+const tenantOfDigest = (keyDigest: Uint8Array): Tenant => ({ id: `tenant_${toHex(keyDigest).slice(0, 16)}` })
 
 /**
  * The tenant of a key of {@link fromKeys}, e.g. to tell that tenant its webhook secret

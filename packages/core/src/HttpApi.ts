@@ -28,6 +28,7 @@ import { IdempotencyStore } from "./IdempotencyStore.js"
 import { isFileKey } from "./Ids.js"
 import type { FileKey } from "./Ids.js"
 import { multipartFile, rawBody, readLimited } from "./internal/body.js"
+import { sha256, toHex } from "./internal/bytes.js"
 import { PollPacer } from "./PollPacer.js"
 import { RateLimiter } from "./RateLimiter.js"
 import type { Task } from "./Task.js"
@@ -80,10 +81,7 @@ const decodeJson = (bytes: Uint8Array) =>
   })
 
 /** A stable digest of a request body, for `Idempotency-Key`. */
-const fingerprint = (bytes: Uint8Array<ArrayBuffer>) =>
-  Effect.promise(() => crypto.subtle.digest("SHA-256", bytes)).pipe(
-    Effect.map((digest) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""))
-  )
+const fingerprint = (bytes: Uint8Array<ArrayBuffer>) => Effect.map(sha256(bytes), toHex)
 
 interface Context {
   readonly request: Request

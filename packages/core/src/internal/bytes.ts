@@ -1,7 +1,8 @@
 /**
  * Byte helpers for the modules that handle secrets: a comparison that leaks nothing but the
- * length, and standard base64.
+ * length, standard base64, hex, and SHA-256.
  */
+import * as Effect from "effect/Effect"
 
 /** Whether two byte strings are equal, in a time that depends on their length only. */
 export const equalInConstantTime = (a: Uint8Array, b: Uint8Array): boolean => {
@@ -27,3 +28,10 @@ export const fromBase64 = (text: string): Uint8Array<ArrayBuffer> | undefined =>
     return undefined
   }
 }
+
+/** Lower-case hex of bytes. */
+export const toHex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("")
+
+/** The SHA-256 digest of bytes, with WebCrypto. */
+export const sha256 = (bytes: Uint8Array<ArrayBuffer>): Effect.Effect<Uint8Array> =>
+  Effect.map(Effect.promise(() => crypto.subtle.digest("SHA-256", bytes)), (digest) => new Uint8Array(digest))
