@@ -7,8 +7,8 @@
  *   3. the detector pool alone on those frames, already decoded, per pose ("keypoints", "mesh")
  *   4. end to end: sampled decode feeding the pool, keypoints pose (the coarse pass)
  *
- *   node --conditions=source --import tsx tools/bench/decode-detect.ts [--input clip.mp4] [--fps 2,5,10]
- *     [--detect-side 256] [--workers 2] [--skip-loop-filter]
+ *   node --conditions=@identify-face/source --import tsx tools/bench/decode-detect.ts [--input clip.mp4] [--fps 2,5,10]
+ *     [--detect-side 256] [--workers 2]
  *
  * Without --input it builds (once, cached in the OS temp folder) a 60 s 1080p30 H.264 clip of
  * grace_hopper.jpg panning slowly. Wall times suffer from anything else running on the machine;
@@ -30,15 +30,13 @@ const { values } = parseArgs({
     input: { type: "string" },
     fps: { type: "string", default: "2,5,10" },
     "detect-side": { type: "string", default: "256" },
-    workers: { type: "string", default: "2" },
-    "skip-loop-filter": { type: "boolean", default: false }
+    workers: { type: "string", default: "2" }
   }
 })
 
 const hopper = new URL("../../packages/node/test/fixtures/grace_hopper.jpg", import.meta.url).pathname
 const { ffmpeg } = resolveFfmpegBinaries()
 const workers = Number(values.workers)
-const skipLoopFilter = values["skip-loop-filter"]
 
 const syntheticClip = (): string => {
   const path = join(tmpdir(), "identify-face-bench-hopper-60s-1080p30.mp4")
@@ -78,7 +76,7 @@ const info = await probeVideo(input)
 const size = fitWithin(info, Number(values["detect-side"]))
 console.log(
   `input ${input}: ${info.width}x${info.height} ${info.fps.toFixed(2)} fps ${(info.durationMs / 1000).toFixed(1)} s;` +
-    ` detect size ${size.width}x${size.height}; ${workers} workers${skipLoopFilter ? "; -skip_loop_filter all" : ""}`
+    ` detect size ${size.width}x${size.height}; ${workers} workers`
 )
 
 const decodeOnly = await measure(() => runToCompletion(ffmpeg, ["-v", "error", "-nostdin", "-i", input, "-map", "0:v:0", "-f", "null", "-"]))
@@ -112,7 +110,7 @@ const detectAll = async (frames: AsyncIterable<DecodedFrame> | Iterable<DecodedF
 }
 
 for (const sampleFps of values.fps.split(",").map(Number)) {
-  const decodeOptions = { input, ...size, videoStartMs: info.startTimeMs, sampleFps, skipLoopFilter }
+  const decodeOptions = { input, ...size, videoStartMs: info.startTimeMs, sampleFps }
   const decoded = await measure(async () => {
     const frames: Array<DecodedFrame> = []
     for await (const frame of decodeFrames(decodeOptions)) frames.push(frame)

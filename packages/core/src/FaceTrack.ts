@@ -7,8 +7,9 @@
  * The flow, for a video of `fps` frames per second:
  * 1. detect faces on coarse samples (e.g. 5 per second);
  * 2. {@link refinementRequests} names the source-frame ranges around every boundary;
- * 3. detect faces on every frame of those ranges and {@link refine} them into the examined frames
- *    (repeating 2 and 3 is safe; one round normally leaves nothing to ask for);
+ * 3. detect faces on every frame of those ranges, or on {@link framesToExamine} of them, and
+ *    {@link refine} them into the examined frames; repeat 2 and 3 until nothing is asked for (one
+ *    round when every frame is examined, normally two with `framesToExamine`);
  * 4. {@link finalise} gives the faces, ids "0", "1", ... in order of first appearance.
  *
  * What sampling can miss: a usable stretch shorter than the sampling step that lies wholly between
@@ -443,6 +444,22 @@ export const refinementRequests = (
       startMs: Math.max(0, (boundary.fromFrame - 0.5) * durationMs),
       endMs: (boundary.toFrame + 0.5) * durationMs
     }))
+}
+
+/**
+ * The frames of a request to examine in this round: every `step`-th one, the step near the square
+ * root of its length, so the round finds between which two of them the boundary lies and the next
+ * round's request is only that stretch: about 2√n detections in two rounds instead of n in one
+ * (5 instead of 11 between samples at 2.5 fps of a 30 fps video). Requests of up to 3 frames are
+ * examined whole. This assumes what the rules cannot see on samples anyway, at most one change
+ * of a face within a request; shots of one step or longer (see `refinementRequests`) keep it.
+ */
+export const framesToExamine = (request: Pick<RefinementRequest, "fromFrame" | "toFrame">): Array<number> => {
+  const length = request.toFrame - request.fromFrame + 1
+  const step = length <= 3 ? 1 : Math.round(Math.sqrt(length + 1))
+  const frames: Array<number> = []
+  for (let frame = request.fromFrame + step - 1; frame <= request.toFrame; frame += step) frames.push(frame)
+  return frames
 }
 
 /** The examined frames with `refinedFrames` added: in frame order, one entry per source frame (the first given wins). */

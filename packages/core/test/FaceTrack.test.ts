@@ -74,6 +74,17 @@ const analyse = (truth: GroundTruth, video: FaceTrack.VideoTiming, sampleFps: nu
   }
 }
 
+/** Coarse samples, then rounds of refinement on `framesToExamine` of each request until nothing is asked for. */
+const analyseInSteps = (truth: GroundTruth, video: FaceTrack.VideoTiming, sampleFps: number, rules = FaceTrack.defaultRules) => {
+  let frames: ReadonlyArray<FaceTrack.FrameDetections> = coarseFrames(truth, video, sampleFps)
+  let rounds = 0
+  for (let requests = FaceTrack.refinementRequests(frames, video, rules); requests.length > 0; requests = FaceTrack.refinementRequests(frames, video, rules)) {
+    rounds += 1
+    frames = FaceTrack.refine(frames, requests.flatMap((request) => FaceTrack.framesToExamine(request).map((i) => frameAt(truth, i))))
+  }
+  return { rounds, examined: frames.length, faces: FaceTrack.finalise(frames, video, rules) }
+}
+
 /** The spec applied to every frame of the ground truth: what exact analysis must give. */
 const expectedFaces = (truth: GroundTruth, video: FaceTrack.VideoTiming, rules = FaceTrack.defaultRules) => {
   const usableFrames = new Map<number, Array<{ readonly frameIndex: number; readonly left: number }>>()
@@ -316,6 +327,30 @@ describe("FaceTrack", () => {
       }
       // Refinement examines a fraction of the frames, not all of them.
       expect(examinedAt5 / framesAt5).toBeLessThan(0.5)
+    })
+
+    it("gives the same exact intervals when each round examines only framesToExamine, in fewer detections", () => {
+      let examinedWhole = 0
+      let examinedInSteps = 0
+      for (let seed = 1; seed <= 40; seed++) {
+        const { truth, video } = randomGroundTruth(seed)
+        const expected = expectedFaces(truth, video)
+        for (const rate of [2, 2.5, 5]) {
+          const stepped = analyseInSteps(truth, video, rate)
+          expect({ seed, rate, faces: summary(stepped.faces) }).toEqual({ seed, rate, faces: expected })
+          expect(stepped.rounds).toBeLessThanOrEqual(3)
+          examinedInSteps += stepped.examined
+          examinedWhole += analyse(truth, video, rate).examined
+        }
+      }
+      expect(examinedInSteps / examinedWhole).toBeLessThan(0.8)
+    })
+
+    it("examines every step-th frame of a request, or all of a short one", () => {
+      expect(FaceTrack.framesToExamine({ fromFrame: 1, toFrame: 11 })).toEqual([3, 6, 9])
+      expect(FaceTrack.framesToExamine({ fromFrame: 10, toFrame: 12 })).toEqual([10, 11, 12])
+      expect(FaceTrack.framesToExamine({ fromFrame: 5, toFrame: 5 })).toEqual([5])
+      expect(FaceTrack.framesToExamine({ fromFrame: 0, toFrame: 23 })).toEqual([4, 9, 14, 19])
     })
   })
 })

@@ -6,14 +6,15 @@
  * 1. a video without a path on disk is written to a temporary file first (removed afterwards);
  * 2. `VideoChecks.check` refuses it with the code of the first requirement it misses;
  * 3. coarse pass: ffmpeg decodes every frame scaled to `detectMaxSide` (a decoder cannot skip
- *    frames anyway; deblocking is skipped, as for refinement), the samples (`sampleFps`) go to the detector pool, a few in flight, never on
+ *    frames anyway), the samples (`sampleFps`) go to the detector pool, a few in flight, never on
  *    the event loop; the frames between two samples where a face may start or stop being usable
- *    are held in memory (up to 256 MiB);
- * 4. refinement: every frame of each window `FaceTrack.refinementRequests` names is detected, from
- *    the held frames or decoded again, so each boundary is exact to one frame;
- * 5. `FaceTrack.finalise` gives the intervals; for each, a frame as good as its best and quick to
- *    seek to is decoded at full size (once for all the faces it shows) and cropped around the face
- *    into a JPEG (sharp).
+ *    are held in memory (up to 256 MiB); the same ffmpeg hands over each sample at full size too,
+ *    and the region around every face found in it is kept for the screenshot (up to 128 MiB);
+ * 4. refinement: in rounds, `FaceTrack.framesToExamine` of each window `FaceTrack.refinementRequests`
+ *    names are detected, from the held frames or decoded again, until each boundary is exact to one frame;
+ * 5. `FaceTrack.finalise` gives the intervals; each one's screenshot is the best of its kept
+ *    sample regions, as a JPEG (sharp). Only a face without one (e.g. a sample whose regions were
+ *    dropped for memory) has its best frame decoded again at full size.
  *
  * Interrupting the analysis (a cancel, the task timeout) kills every ffmpeg child it started and
  * waits until they have exited; frames already handed to the detector finish, no new ones start.
@@ -34,7 +35,6 @@ import type { Video } from "@identify-face/core/VideoSource"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -46,9 +46,9 @@ import type { Detection, DetectOptions } from "./internal/FaceDetector.js"
 import { resolveFfmpegBinaries } from "./internal/ffmpeg.js"
 import type { FfmpegBinaries } from "./internal/ffmpeg.js"
 import { decodeFrameAt, decodeFrames } from "./internal/FrameDecoder.js"
+import { SampleCrops, type Region } from "./internal/SampleCrops.js"
 import type { DecodedFrame, DecodeOptions, RgbFrame } from "./internal/FrameDecoder.js"
 import { writeCapped } from "./internal/intake/files.js"
-import { keyframeTimes, seekDistance } from "./internal/keyframes.js"
 import { fitWithin } from "./internal/probe.js"
 
 /** Options of {@link make}; every one is checked when the analyzer is made. */
@@ -96,20 +96,20 @@ const PROGRESS = { probe: 0.03, coarse: 0.85, refine: 0.95 } as const
 const FRAMES_PER_WORKER = 2
 // Refinement windows decoded at once, when they were not held from the coarse pass.
 const WINDOWS_AT_ONCE = 2
-// Each round examines every frame of every window asked for; one normally leaves nothing to ask for.
-const MAX_REFINE_ROUNDS = 3
+// Each round examines `FaceTrack.framesToExamine` of every window asked for; two normally leave nothing to ask for.
+const MAX_REFINE_ROUNDS = 4
 // Frames held between samples for refinement: 256 MiB is 2300 frames of 256x144, 77 s at 30 fps.
 const MAX_HELD_BYTES = 256 * 2 ** 20
 // Screenshots: the face box grown by this share of its size on each side, squared, then at most this size.
 const SCREENSHOT_MARGIN = 0.4
 const SCREENSHOT_MAX_SIDE = 512
 const SCREENSHOT_QUALITY = 85
-// A frame this close to the best one's quality is as good a screenshot (see screenshotFrame).
-const SCREENSHOT_QUALITY_SHARE = 0.9
+// Regions of full-size samples kept for screenshots: 128 MiB is 150 regions of 540x540, a face a third of a 1080p frame high.
+const MAX_CROP_BYTES = 128 * 2 ** 20
 const SCREENSHOTS_AT_ONCE = 2
 // Head rotation from BlazeFace's six keypoints: 2.5 times cheaper than FaceMesh, and the same boxes
 // and appearance vectors in every pass, so faces match between coarse samples and refined frames.
-// It gives no pitch yet: faces count as level, so `maxPitchDegrees` is not applied.
+// Pitch comes from the keypoints too (fitted against FaceMesh, see blazeFace.ts), so `maxPitchDegrees` applies.
 const DETECTION: DetectOptions = { pose: "keypoints" }
 
 interface Settings {
@@ -225,46 +225,51 @@ const forwardProgress = (onProgress: ProgressReporter) => {
   }
 }
 
-/** The crop of a screenshot: the face box scaled to the full frame, grown by the margin, squared, inside the frame. */
-const screenshotRegion = (best: FaceTrack.BestFrame, frame: { readonly width: number; readonly height: number }) => {
-  const scaleX = frame.width / best.frameWidth
-  const scaleY = frame.height / best.frameHeight
-  const centreX = (best.box.x + best.box.width / 2) * scaleX
-  const centreY = (best.box.y + best.box.height / 2) * scaleY
-  const side = Math.min(frame.width, frame.height, Math.max(best.box.width * scaleX, best.box.height * scaleY) * (1 + 2 * SCREENSHOT_MARGIN))
+/**
+ * The crop of a screenshot: the face box (in a frame of `analysed` size) scaled to the full frame,
+ * grown by the margin, squared, inside the frame.
+ */
+const screenshotRegion = (
+  box: FaceTrack.Box,
+  analysed: { readonly width: number; readonly height: number },
+  frame: { readonly width: number; readonly height: number }
+): Region => {
+  const scaleX = frame.width / analysed.width
+  const scaleY = frame.height / analysed.height
+  const centreX = (box.x + box.width / 2) * scaleX
+  const centreY = (box.y + box.height / 2) * scaleY
+  const side = Math.min(frame.width, frame.height, Math.max(box.width * scaleX, box.height * scaleY) * (1 + 2 * SCREENSHOT_MARGIN))
   const size = Math.max(1, Math.round(side))
   const place = (centre: number, limit: number) => Math.min(limit - size, Math.max(0, Math.round(centre - size / 2)))
   return { left: place(centreX, frame.width), top: place(centreY, frame.height), width: size, height: size }
 }
 
 /**
- * The frame to take a face's screenshot from: of its usable frames within
- * `SCREENSHOT_QUALITY_SHARE` of the best one's quality, the quickest to decode (the nearest after a
- * keyframe). A near-best frame looks as good, and a frame far from a keyframe costs seconds of decoding.
+ * The kept sample region to take a face's screenshot from: of the usable detections of its track
+ * within its interval, the best one whose region was kept; undefined when none was.
  */
-const screenshotFrame = (
+const screenshotCrop = (
   interval: FaceTrack.FaceInterval,
   faceTracks: ReadonlyArray<FaceTrack.Track>,
-  keyframes: ReadonlyArray<number>
-): FaceTrack.BestFrame => {
+  crops: SampleCrops<FaceTrack.Detection>
+): RgbFrame | undefined => {
   const best = interval.bestFrame
   const isBest = ({ frame, detection: { box } }: FaceTrack.Observation) =>
     frame.frameIndex === best.frameIndex && box.x === best.box.x && box.y === best.box.y && box.width === best.box.width && box.height === best.box.height
   const track = faceTracks.find((candidate) => candidate.observations.some(isBest))
-  const candidates = (track?.observations ?? []).flatMap(({ frame, detection, usable }): Array<FaceTrack.BestFrame> => {
+  let chosen: { readonly crop: RgbFrame; readonly quality: number } | undefined
+  for (const { frame, detection, usable } of track?.observations ?? []) {
+    const crop = crops.cropOf(detection)
+    if (crop === undefined || !usable || frame.frameIndex < interval.firstFrame || frame.frameIndex > interval.lastFrame) continue
     const quality = FaceTrack.quality(detection, frame)
-    const inInterval = frame.frameIndex >= interval.firstFrame && frame.frameIndex <= interval.lastFrame
-    return usable && inInterval && quality >= SCREENSHOT_QUALITY_SHARE * best.quality
-      ? [{ frameIndex: frame.frameIndex, timeMs: frame.timeMs, box: detection.box, frameWidth: frame.width, frameHeight: frame.height, quality }]
-      : []
-  })
-  const cost = (frame: FaceTrack.BestFrame) => seekDistance(keyframes, frame.timeMs)
-  return candidates.reduce((chosen, frame) => (cost(frame) < cost(chosen) ? frame : chosen), best)
+    if (chosen === undefined || quality > chosen.quality) chosen = { crop, quality }
+  }
+  return chosen?.crop
 }
 
-const encodeScreenshot = (frame: RgbFrame, best: FaceTrack.BestFrame): Promise<Buffer> =>
-  sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels: 3 } })
-    .extract(screenshotRegion(best, frame))
+const encodeScreenshot = (image: RgbFrame, region: Region = { left: 0, top: 0, width: image.width, height: image.height }): Promise<Buffer> =>
+  sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract(region)
     .resize({ width: SCREENSHOT_MAX_SIDE, height: SCREENSHOT_MAX_SIDE, fit: "inside", withoutEnlargement: true })
     .jpeg({ quality: SCREENSHOT_QUALITY })
     .toBuffer()
@@ -338,15 +343,15 @@ const heldFrames = (maxBytes: number, indexOf: (timeMs: number) => number) => {
       bytes += size
       for (const frame of group) frames.set(indexOf(frame.timeMs), frame)
     },
-    /** Frames `fromFrame` to `toFrame`, handed over, or undefined when one of them is not held. */
-    take: (fromFrame: number, toFrame: number): ReadonlyArray<DecodedFrame> | undefined => {
+    /** The frames of these indexes, handed over, or undefined when one of them is not held. */
+    take: (indexes: ReadonlyArray<number>): ReadonlyArray<DecodedFrame> | undefined => {
       const taken: Array<DecodedFrame> = []
-      for (let index = fromFrame; index <= toFrame; index++) {
+      for (const index of indexes) {
         const frame = frames.get(index)
         if (frame === undefined) return undefined
         taken.push(frame)
       }
-      for (let index = fromFrame; index <= toFrame; index++) frames.delete(index)
+      for (const index of indexes) frames.delete(index)
       bytes -= taken.reduce((sum, frame) => sum + frame.data.byteLength, 0)
       return taken
     }
@@ -376,28 +381,18 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
         fps: checked.fps,
         frameCount: Math.max(1, Math.ceil((checked.duration_ms * checked.fps) / 1000 - 0.01))
       }
-      // Read while the coarse pass runs; without it, screenshots still work, only slower.
-      const keyframes = yield* Effect.forkScoped(
-        abortable("reading the keyframes", (signal) =>
-          keyframeTimes(path, { ffprobe: settings.binaries.ffprobe, streamIndex: checked.streamIndex, videoStartMs: checked.startTimeMs, signal })
-        )
-      )
       const decodeBase: DecodeOptions = {
         input: path,
         ffmpeg: settings.binaries.ffmpeg,
         ...fitWithin(checked, settings.detectMaxSide),
         videoStartMs: checked.startTimeMs
       }
-      // A fifth less decoding: the deblocking it skips hardly shows at the detection size (screenshots keep it).
-      const detectDecode: DecodeOptions = { ...decodeBase, skipLoopFilter: true }
 
       let withAppearance = false
       const rules = () => (withAppearance ? settings.appearanceRules : settings.rules)
       const toTrackDetection = (detection: Detection): FaceTrack.Detection => {
         if (detection.appearance !== undefined) withAppearance = true
-        // BlazeFace's keypoints give no pitch: the face counts as level (see DETECTION).
-        const pitch = Number.isNaN(detection.pitch) ? 0 : detection.pitch
-        return { ...detection, pitch, embedding: detection.appearance ?? detection.embedding }
+        return { ...detection, embedding: detection.appearance ?? detection.embedding }
       }
       const detect = (frame: DecodedFrame): Effect.Effect<FaceTrack.FrameDetections, InternalGenerationError> => {
         // Read before the frame's pixels move to a worker thread.
@@ -411,9 +406,17 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
       // detected, and the frames between two samples where a face may change are held for refinement.
       const held = heldFrames(MAX_HELD_BYTES, (timeMs) => FaceTrack.frameIndexAt(timing, timeMs))
       const samples: Array<FaceTrack.FrameDetections> = []
+      const crops = new SampleCrops<FaceTrack.Detection>(MAX_CROP_BYTES)
+      const fullSize = { sampleFps: settings.sampleFps, width: checked.width, height: checked.height, onFrame: crops.addFrame }
+      const samplesAt = sampler(settings.sampleFps)
+      const isSample = (timeMs: number) => {
+        const sampled = samplesAt(timeMs)
+        if (!sampled) crops.skip(timeMs)
+        return sampled
+      }
       yield* timed(
         "coarse",
-        abortableStream((signal) => bySample(decodeFrames({ ...detectDecode, signal }), sampler(settings.sampleFps))).pipe(
+        abortableStream((signal) => bySample(decodeFrames({ ...decodeBase, fullSize, signal }), isSample)).pipe(
           Stream.mapEffect(
             ({ sample, between }): Effect.Effect<DetectedGroup, InternalGenerationError> =>
               sample === undefined ? Effect.succeed({ detections: undefined, between }) : Effect.map(detect(sample), (detections) => ({ detections, between })),
@@ -428,18 +431,26 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
               return Effect.void
             }
             samples.push(detections)
+            crops.addFaces(
+              detections.timeMs,
+              detections.faces.map((face) => ({ face, region: (full) => screenshotRegion(face.box, detections, full) }))
+            )
             return report(PROGRESS.probe + ((PROGRESS.coarse - PROGRESS.probe) * detections.timeMs) / checked.duration_ms)
           })
         )
       )
       yield* report(PROGRESS.coarse)
 
-      // Refinement: every frame of each window asked for, from the held frames or decoded again.
+      // Refinement: each round, every step-th frame of each window asked for, until the boundaries
+      // are exact; from the held frames or decoded again.
       const windowFrames = (request: FaceTrack.RefinementRequest) => {
-        const frames = held.take(request.fromFrame, request.toFrame)
-        return frames === undefined
-          ? abortableStream((signal) => decodeFrames({ ...detectDecode, startMs: request.startMs, endMs: request.endMs, signal }))
-          : Stream.fromIterable(frames)
+        const indexes = FaceTrack.framesToExamine(request)
+        const frames = held.take(indexes)
+        if (frames !== undefined) return Stream.fromIterable(frames)
+        const wanted = new Set(indexes)
+        return abortableStream((signal) => decodeFrames({ ...decodeBase, startMs: request.startMs, endMs: request.endMs, signal })).pipe(
+          Stream.filter((frame) => wanted.has(FaceTrack.frameIndexAt(timing, frame.timeMs)))
+        )
       }
       const examined = yield* timed(
         "refine",
@@ -449,7 +460,7 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
             while: ({ frames, round }) => round < MAX_REFINE_ROUNDS && FaceTrack.refinementRequests(frames, timing, rules()).length > 0,
             body: ({ frames, round }) => {
               const requests = FaceTrack.refinementRequests(frames, timing, rules())
-              const total = requests.reduce((sum, request) => sum + request.toFrame - request.fromFrame + 1, 0)
+              const total = requests.reduce((sum, request) => sum + FaceTrack.framesToExamine(request).length, 0)
               const progressAt = (done: number) =>
                 PROGRESS.coarse + ((PROGRESS.refine - PROGRESS.coarse) * (round + done / total)) / MAX_REFINE_ROUNDS
               return Stream.fromIterable(requests).pipe(
@@ -469,28 +480,27 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
 
       const intervals = FaceTrack.finalise(examined.frames, timing, rules())
       const faceTracks = FaceTrack.tracks(examined.frames, timing, rules())
-      const keyframeList = Option.getOrElse(yield* Effect.option(Fiber.join(keyframes)), () => [])
-      const shots = intervals.map((interval) => screenshotFrame(interval, faceTracks, keyframeList))
-      // Faces seen together (side by side) often share their frame: each frame is decoded once, for all its faces.
-      const facesByFrame = new Map<number, Array<number>>()
-      shots.forEach((shot, index) => facesByFrame.set(shot.timeMs, [...(facesByFrame.get(shot.timeMs) ?? []), index]))
       const images: Array<Uint8Array> = []
       let screenshotsDone = 0
       yield* timed(
         "screenshots",
         Effect.forEach(
-          facesByFrame,
-          ([timeMs, indexes]) =>
+          intervals,
+          (interval, index) =>
             Effect.gen(function* () {
-              const frame = yield* abortable("decoding the screenshot frame", (signal) =>
-                decodeFrameAt({ ...decodeBase, timeMs, width: checked.width, height: checked.height, signal })
+              const crop = screenshotCrop(interval, faceTracks, crops)
+              const { bestFrame } = interval
+              const image = yield* abortable("making the screenshot", async (signal) =>
+                crop !== undefined
+                  ? encodeScreenshot(crop)
+                  : encodeScreenshot(
+                      await decodeFrameAt({ ...decodeBase, timeMs: bestFrame.timeMs, width: checked.width, height: checked.height, signal }),
+                      screenshotRegion(bestFrame.box, { width: bestFrame.frameWidth, height: bestFrame.frameHeight }, checked)
+                    )
               )
-              for (const index of indexes) {
-                const image = yield* Effect.tryPromise({ try: () => encodeScreenshot(frame, shots[index]!), catch: failure("encoding the screenshot") })
-                images[index] = new Uint8Array(image.buffer, image.byteOffset, image.byteLength)
-                screenshotsDone += 1
-                yield* report(PROGRESS.refine + ((1 - PROGRESS.refine) * screenshotsDone) / intervals.length)
-              }
+              images[index] = new Uint8Array(image.buffer, image.byteOffset, image.byteLength)
+              screenshotsDone += 1
+              yield* report(PROGRESS.refine + ((1 - PROGRESS.refine) * screenshotsDone) / intervals.length)
             }),
           { concurrency: SCREENSHOTS_AT_ONCE, discard: true }
         )

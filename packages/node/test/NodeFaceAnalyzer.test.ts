@@ -18,7 +18,8 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import sharp from "sharp"
-import { beforeAll } from "vitest"
+import { afterAll, beforeAll } from "vitest"
+import { DetectorPool } from "../src/internal/DetectorPool.js"
 import { resolveFfmpegBinaries } from "../src/internal/ffmpeg.js"
 import { fileStream } from "../src/internal/intake/files.js"
 import * as NodeFaceAnalyzer from "../src/NodeFaceAnalyzer.js"
@@ -98,7 +99,23 @@ const expectTruth = (analysis: Analysis, clip: FaceClip) => {
   })
 }
 
-/** Each screenshot is a JPEG, square-ish, at most 512 px and large enough to show a face. */
+let screenshotDetector: DetectorPool
+beforeAll(async () => {
+  screenshotDetector = await DetectorPool.create({ size: 1 })
+}, 30_000)
+afterAll(() => screenshotDetector.close())
+
+/** The face in a screenshot, as the detector sees it: the largest one, in shares of the image. */
+const faceIn = async (jpeg: Uint8Array) => {
+  const { data, info } = await sharp(jpeg).resize({ width: 256, height: 256, fit: "inside" }).removeAlpha().raw().toBuffer({ resolveWithObject: true })
+  const faces = await screenshotDetector.detect({ width: info.width, height: info.height, data: new Uint8Array(data) }, { pose: "keypoints" })
+  const [largest] = [...faces].sort((a, b) => b.box.height - a.box.height)
+  return largest === undefined
+    ? undefined
+    : { centreX: (largest.box.x + largest.box.width / 2) / info.width, centreY: (largest.box.y + largest.box.height / 2) / info.height, height: largest.box.height / info.height }
+}
+
+/** Each screenshot is a JPEG, square-ish, at most 512 px, showing the face large and in the middle. */
 const expectScreenshots = (analysis: Analysis) =>
   Effect.forEach(analysis.faces, (face) =>
     Effect.promise(async () => {
@@ -109,6 +126,13 @@ const expectScreenshots = (analysis: Analysis) =>
       expect(Math.min(width, height)).toBeGreaterThanOrEqual(128)
       expect(width / height).toBeGreaterThan(0.75)
       expect(width / height).toBeLessThan(1.34)
+      const shown = await faceIn(face.image)
+      expect(shown).toBeDefined()
+      expect(shown!.centreX).toBeGreaterThan(0.3)
+      expect(shown!.centreX).toBeLessThan(0.7)
+      expect(shown!.centreY).toBeGreaterThan(0.3)
+      expect(shown!.centreY).toBeLessThan(0.7)
+      expect(shown!.height).toBeGreaterThan(0.3)
     })
   )
 

@@ -1,10 +1,17 @@
 /**
  * Video frames out of ffmpeg: downscaled raw RGB frames at a chosen sample rate or over a time range,
- * each with the exact presentation time of the source frame it came from, and single full-size
- * frames or JPEG crops for screenshots. ffmpeg applies rotation metadata itself (autorotate).
+ * each with the exact presentation time of the source frame it came from, full-size copies of the
+ * samples from the same decoding, and single full-size frames. ffmpeg applies rotation metadata
+ * itself (autorotate).
  */
-import { spawn } from "node:child_process"
-import { FfmpegError, StderrTail, resolveFfmpegBinaries, runToCompletion, type RunOptions } from "./ffmpeg.js"
+import { execFile, spawn } from "node:child_process"
+import { constants } from "node:fs"
+import { mkdtemp, open, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { FfmpegError, StderrTail, resolveFfmpegBinaries, type RunOptions } from "./ffmpeg.js"
+import { lowerChildPriority } from "./priority.js"
 
 /** An RGB image, 3 bytes per pixel, rows top to bottom, no padding. */
 export interface RgbFrame {
@@ -20,6 +27,27 @@ export interface DecodedFrame extends RgbFrame {
    * container's start time), exact to the stream's time base.
    */
   readonly timeMs: number
+}
+
+/**
+ * Full-size frames of the coarse samples, besides the downscaled ones: screenshots are cropped from
+ * them, so no frame has to be decoded a second time (seeking to one costs decoding from the keyframe
+ * before it, often seconds of video).
+ */
+export interface FullSizeSamples {
+  /** The first source frame of every 1/sampleFps-second slot, as `DecodeOptions.sampleFps` picks them. */
+  readonly sampleFps: number
+  /** Displayed (rotated) size of the source. */
+  readonly width: number
+  readonly height: number
+  /**
+   * Called with each one, RGB at full size, in order and before the decoding ends. It arrives around
+   * the time of the downscaled frame of the same source frame, not necessarily before it. Its
+   * buffer is lent: it is reused for the next one once the returned promise settles, so a stream of
+   * large frames allocates nothing per frame (allocating them made the garbage collector cost more
+   * CPU than the screenshots they save).
+   */
+  readonly onFrame: (frame: DecodedFrame) => Promise<void> | void
 }
 
 /** Which frames to decode, at what size. */
@@ -42,13 +70,10 @@ export interface DecodeOptions extends RunOptions {
   readonly startMs?: number | undefined
   /** Decode only frames shown before this time (exclusive). */
   readonly endMs?: number | undefined
-  /**
-   * Skip H.264/HEVC's in-loop deblocking (`-skip_loop_filter all`): ~20% less decode CPU, slightly
-   * blockier frames that drift until the next keyframe. Fine for a coarse detection pass.
-   */
-  readonly skipLoopFilter?: boolean | undefined
   /** Stop after this many frames, so ffmpeg decodes no further than the last one wanted. */
   readonly maxFrames?: number | undefined
+  /** Also hand over full-size samples (see {@link FullSizeSamples}), read from a second pipe. */
+  readonly fullSize?: FullSizeSamples | undefined
 }
 
 // Frames are at least ~4 ms apart; this absorbs float rounding of times that came from an earlier pass.
@@ -56,16 +81,17 @@ const TIME_TOLERANCE_S = 0.0001
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(6)
 
+const sampleTerm = (sampleFps: number, offsetMs: number): string => {
+  const slot = (time: string) => `floor((${time}-${seconds(offsetMs)})*${sampleFps}+${TIME_TOLERANCE_S})`
+  return `(isnan(prev_selected_t)+gt(${slot("t")}\\,${slot("prev_selected_t")}))`
+}
+
 const selectExpression = (options: DecodeOptions): string | undefined => {
   const offsetMs = options.videoStartMs ?? 0
   const terms: Array<string> = []
   if (options.startMs !== undefined) terms.push(`gte(t\\,${seconds(options.startMs + offsetMs)}-${TIME_TOLERANCE_S})`)
   if (options.endMs !== undefined) terms.push(`lt(t\\,${seconds(options.endMs + offsetMs)}-${TIME_TOLERANCE_S})`)
-  if (options.sampleFps !== undefined) {
-    const rate = options.sampleFps
-    const slot = (time: string) => `floor((${time}-${seconds(offsetMs)})*${rate}+${TIME_TOLERANCE_S})`
-    terms.push(`(isnan(prev_selected_t)+gt(${slot("t")}\\,${slot("prev_selected_t")}))`)
-  }
+  if (options.sampleFps !== undefined) terms.push(sampleTerm(options.sampleFps, offsetMs))
   return terms.length === 0 ? undefined : terms.join("*")
 }
 
@@ -75,50 +101,54 @@ const inputArguments = (options: DecodeOptions): Array<string> => {
   const seek = options.startMs !== undefined && options.startMs > 0 ? ["-ss", seconds(options.startMs + offsetMs - TIME_TOLERANCE_S * 1000)] : []
   const stop = options.endMs !== undefined ? ["-to", seconds(options.endMs + offsetMs)] : []
   // -copyts keeps source timestamps, so every pass reports times on the same timeline.
-  const skip = options.skipLoopFilter === true ? ["-skip_loop_filter", "all"] : []
-  return ["-hide_banner", "-nostdin", "-nostats", "-v", "info", ...seek, ...stop, ...skip, "-copyts", "-i", options.input]
+  return ["-hide_banner", "-nostdin", "-nostats", "-v", "info", ...seek, ...stop, "-copyts", "-i", options.input]
 }
 
-/** ffmpeg arguments that write the selected frames as raw RGB to stdout, logging each one with `showinfo`. */
-export const decodeArguments = (options: DecodeOptions): Array<string> => {
+// showinfo logs each frame's exact time; its per-plane checksums and statistics would cost CPU for nothing.
+const SCALED_LOG = "scaled"
+const FULL_LOG = "full"
+const showinfo = (label: string) => `showinfo@${label}=checksum=0`
+const RAW_RGB = ["-vsync", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo"]
+
+/**
+ * ffmpeg arguments that write the selected frames as raw RGB to stdout (and the full-size samples to
+ * `fullOutput`), logging each frame with `showinfo`.
+ */
+const decodeArguments = (options: DecodeOptions, fullOutput: string | undefined): Array<string> => {
   const select = selectExpression(options)
-  const filters = [
-    ...(select === undefined ? [] : [`select='${select}'`]),
-    `scale=${options.width}:${options.height}:flags=bilinear`,
-    "showinfo"
-  ]
+  const scaled = `scale=${options.width}:${options.height}:flags=bilinear,${showinfo(SCALED_LOG)}`
+  const frames = options.maxFrames === undefined ? [] : ["-frames:v", String(options.maxFrames)]
+  const selected = select === undefined ? "" : `select='${select}',`
+  const full = options.fullSize
+  if (full === undefined || fullOutput === undefined) {
+    return [...inputArguments(options), ...["-map", "0:v:0", "-an", "-sn", "-dn", "-vf", `${selected}${scaled}`], ...frames, ...RAW_RGB, "pipe:1"]
+  }
+  const fullSelect = `select='${sampleTerm(full.sampleFps, options.videoStartMs ?? 0)}'`
+  const graph = `[0:v:0]${selected}split=2[all][samples];[all]${scaled}[scaled];[samples]${fullSelect},${showinfo(FULL_LOG)}[full]`
   return [
     ...inputArguments(options),
-    ...["-map", "0:v:0", "-an", "-sn", "-dn", "-vf", filters.join(","), "-vsync", "passthrough"],
-    ...(options.maxFrames === undefined ? [] : ["-frames:v", String(options.maxFrames)]),
-    ...["-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"]
+    ...["-filter_complex", graph],
+    ...["-map", "[scaled]", ...frames, ...RAW_RGB, "pipe:1"],
+    ...["-map", "[full]", ...RAW_RGB, "-y", fullOutput]
   ]
 }
 
-const SHOWINFO_FRAME = /Parsed_showinfo_\d+ @ [^\]]+\] n:\s*\d+ pts:\s*(-?\d+)\s+pts_time:(-?[\d.e+-]+)/
-const SHOWINFO_TIME_BASE = /Parsed_showinfo_\d+ @ [^\]]+\] config in time_base: (\d+)\/(\d+)/
+const SHOWINFO_FRAME = /\[showinfo@(\w+) @ [^\]]+\] n:\s*\d+ pts:\s*(-?\d+)\s+pts_time:(-?[\d.e+-]+)/
+const SHOWINFO_TIME_BASE = /\[showinfo@(\w+) @ [^\]]+\] config in time_base: (\d+)\/(\d+)/
 
-/** Collects frame times from ffmpeg's stderr as they are logged, and lets a reader wait for the n-th. */
+/** The times of one output's frames as ffmpeg logs them; a reader can wait for the n-th. */
 class FrameTimes {
   private readonly times: Array<number> = []
-  private timeBase: readonly [number, number] | undefined
-  private pending = ""
   private ended = false
   private wake: (() => void) | undefined
-  readonly tail = new StderrTail()
+  timeBase: readonly [number, number] | undefined
 
-  constructor(private readonly offsetMs: number) {}
-
-  push(chunk: string): void {
-    this.tail.push(chunk)
-    const lines = (this.pending + chunk).split("\n")
-    this.pending = lines.pop() ?? ""
-    for (const line of lines) this.parse(line)
+  push(timeMs: number): void {
+    this.times.push(timeMs)
     this.notify()
   }
 
   end(): void {
-    this.parse(this.pending)
     this.ended = true
     this.notify()
   }
@@ -129,20 +159,126 @@ class FrameTimes {
     return this.times[index]
   }
 
-  private parse(line: string): void {
-    const base = SHOWINFO_TIME_BASE.exec(line)
-    if (base !== null) this.timeBase = [Number(base[1]), Number(base[2])]
-    const frame = SHOWINFO_FRAME.exec(line)
-    if (frame === null) return
-    // pts × time base is exact; pts_time is rounded to 6 significant digits, so it is only a fallback.
-    const ptsSeconds = this.timeBase === undefined ? Number(frame[2]) : (Number(frame[1]) * this.timeBase[0]) / this.timeBase[1]
-    this.times.push(ptsSeconds * 1000 - this.offsetMs)
-  }
-
   private notify(): void {
     const wake = this.wake
     this.wake = undefined
     wake?.()
+  }
+}
+
+/** Reads ffmpeg's stderr as it comes: each output's frame times, and the tail for error messages. */
+class DecoderLog {
+  private pending = ""
+  readonly tail = new StderrTail()
+  readonly outputs = new Map<string, FrameTimes>()
+
+  constructor(
+    private readonly offsetMs: number,
+    labels: ReadonlyArray<string>
+  ) {
+    for (const label of labels) this.outputs.set(label, new FrameTimes())
+  }
+
+  push(chunk: string): void {
+    this.tail.push(chunk)
+    const lines = (this.pending + chunk).split("\n")
+    this.pending = lines.pop() ?? ""
+    for (const line of lines) this.parse(line)
+  }
+
+  end(): void {
+    this.parse(this.pending)
+    for (const times of this.outputs.values()) times.end()
+  }
+
+  private parse(line: string): void {
+    const base = SHOWINFO_TIME_BASE.exec(line)
+    const baseOutput = base === null ? undefined : this.outputs.get(base[1]!)
+    if (baseOutput !== undefined) baseOutput.timeBase = [Number(base![2]), Number(base![3])]
+    const frame = SHOWINFO_FRAME.exec(line)
+    const output = frame === null ? undefined : this.outputs.get(frame[1]!)
+    if (output === undefined) return
+    // pts × time base is exact; pts_time is rounded to 6 significant digits, so it is only a fallback.
+    const timeBase = output.timeBase
+    const ptsSeconds = timeBase === undefined ? Number(frame![3]) : (Number(frame![2]) * timeBase[0]) / timeBase[1]
+    output.push(ptsSeconds * 1000 - this.offsetMs)
+  }
+}
+
+/**
+ * Cuts a pipe of raw RGB frames into frames, each its own ArrayBuffer (so it can be transferred to a
+ * worker), with the time its output logged for it.
+ */
+async function* rawFrames(
+  pipe: AsyncIterable<Buffer>,
+  size: { readonly width: number; readonly height: number },
+  times: FrameTimes,
+  tail: StderrTail
+): AsyncGenerator<DecodedFrame, void, undefined> {
+  const frameBytes = size.width * size.height * 3
+  let frame = new Uint8Array(frameBytes)
+  let filled = 0
+  let index = 0
+  for await (const chunk of pipe) {
+    let offset = 0
+    while (offset < chunk.length) {
+      const take = Math.min(frameBytes - filled, chunk.length - offset)
+      frame.set(chunk.subarray(offset, offset + take), filled)
+      filled += take
+      offset += take
+      if (filled < frameBytes) continue
+      const timeMs = await times.at(index)
+      if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for frame ${index}`, tail.toString())
+      yield { width: size.width, height: size.height, data: frame, timeMs }
+      index += 1
+      frame = new Uint8Array(frameBytes)
+      filled = 0
+    }
+  }
+  if (filled !== 0) throw new FfmpegError("output", `ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`)
+}
+
+/** A named pipe in a fresh temporary folder. */
+const makeFifo = async () => {
+  const directory = await mkdtemp(join(tmpdir(), "identify-face-frames-"))
+  const path = join(directory, "full.rgb")
+  await promisify(execFile)("mkfifo", [path])
+  return {
+    path,
+    /** Opens and closes the writing end, so a reader still waiting to open the FIFO gets an empty one. */
+    releaseReader: () =>
+      open(path, constants.O_WRONLY | constants.O_NONBLOCK).then(
+        (handle) => handle.close(),
+        () => undefined // ENXIO: no reader is waiting
+      ),
+    remove: () => rm(directory, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Reads raw RGB frames from a named pipe into one buffer, reused once `onFrame` has settled: fs reads
+ * into it, where a pipe stream would allocate a new chunk every 64 KiB.
+ */
+const lendFrames = async (path: string, full: FullSizeSamples, times: FrameTimes, tail: StderrTail, stop: AbortSignal): Promise<void> => {
+  const stopped = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true }))
+  const handle = await open(path, "r")
+  try {
+    const frame = new Uint8Array(full.width * full.height * 3)
+    for (let index = 0; !stop.aborted; index++) {
+      let filled = 0
+      while (filled < frame.length) {
+        const { bytesRead } = await handle.read(frame, filled, frame.length - filled, null)
+        if (bytesRead === 0) break
+        filled += bytesRead
+      }
+      if (filled === 0) return
+      if (filled < frame.length) throw new FfmpegError("output", `ffmpeg ended inside a full-size frame (${filled} of ${frame.length} bytes)`)
+      const timeMs = await times.at(index)
+      if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for full-size frame ${index}`, tail.toString())
+      await Promise.race([full.onFrame({ width: full.width, height: full.height, data: frame, timeMs }), stopped])
+    }
+  } finally {
+    await handle.close()
   }
 }
 
@@ -156,8 +292,11 @@ class FrameTimes {
 export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<DecodedFrame, void, undefined> {
   if (options.signal?.aborted === true) throw new FfmpegError("aborted", "decoding aborted before start")
   const ffmpeg = options.ffmpeg ?? resolveFfmpegBinaries().ffmpeg
-  const child = spawn(ffmpeg, decodeArguments(options), { stdio: ["ignore", "pipe", "pipe"] })
-  const times = new FrameTimes(options.videoStartMs ?? 0)
+  const full = options.fullSize
+  const fifo = full === undefined ? undefined : await makeFifo()
+  const child = spawn(ffmpeg, decodeArguments(options, fifo?.path), { stdio: ["ignore", "pipe", "pipe"] })
+  lowerChildPriority(child.pid)
+  const log = new DecoderLog(options.videoStartMs ?? 0, full === undefined ? [SCALED_LOG] : [SCALED_LOG, FULL_LOG])
   let failure: FfmpegError | undefined
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
   child.on("error", (error) => {
@@ -173,40 +312,36 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
     options.timeoutMs === undefined
       ? undefined
       : setTimeout(() => kill(new FfmpegError("timeout", `decoding timed out after ${options.timeoutMs} ms`)), options.timeoutMs)
-  child.stderr.setEncoding("utf8")
-  child.stderr.on("data", (chunk: string) => times.push(chunk))
-  child.stderr.on("close", () => times.end())
+  const stderr = child.stderr!
+  stderr.setEncoding("utf8")
+  stderr.on("data", (chunk: string) => log.push(chunk))
+  stderr.on("close", () => log.end())
+  const outputTimes = (label: string) => log.outputs.get(label)!
 
-  const frameBytes = options.width * options.height * 3
-  let frame = new Uint8Array(frameBytes)
-  let filled = 0
-  let index = 0
+  // Read on its own, whatever the consumer of the scaled frames does.
+  const stopFullSamples = new AbortController()
+  const fullSamples =
+    full === undefined || fifo === undefined
+      ? Promise.resolve()
+      : lendFrames(fifo.path, full, outputTimes(FULL_LOG), log.tail, stopFullSamples.signal).catch((error: unknown) =>
+          kill(error instanceof FfmpegError ? error : new FfmpegError("output", String(error)))
+        )
+  // ffmpeg may die before it opens the FIFO, which would leave the reader waiting for a writer.
+  void exited.then(() => fifo?.releaseReader())
   try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let offset = 0
-      while (offset < chunk.length) {
-        const take = Math.min(frameBytes - filled, chunk.length - offset)
-        frame.set(chunk.subarray(offset, offset + take), filled)
-        filled += take
-        offset += take
-        if (filled < frameBytes) continue
-        const timeMs = await times.at(index)
-        if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for frame ${index}`, times.tail.toString())
-        yield { width: options.width, height: options.height, data: frame, timeMs }
-        index += 1
-        frame = new Uint8Array(frameBytes)
-        filled = 0
-      }
-    }
+    yield* rawFrames(child.stdout!, options, outputTimes(SCALED_LOG), log.tail)
     const code = await exited
+    await fullSamples
     if (failure !== undefined) throw failure
-    if (code !== 0) throw new FfmpegError("exit", `ffmpeg exited with code ${code}`, times.tail.toString())
-    if (filled !== 0) throw new FfmpegError("output", `ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`)
+    if (code !== 0) throw new FfmpegError("exit", `ffmpeg exited with code ${code}`, log.tail.toString())
   } finally {
     if (timer !== undefined) clearTimeout(timer)
     options.signal?.removeEventListener("abort", onAbort)
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    stopFullSamples.abort()
     await exited
+    await fullSamples
+    await fifo?.remove()
   }
   if (failure !== undefined) throw failure
 }
@@ -228,59 +363,4 @@ export interface FrameAtOptions extends RunOptions {
 export const decodeFrameAt = async (options: FrameAtOptions): Promise<DecodedFrame> => {
   for await (const frame of decodeFrames({ ...options, startMs: options.timeMs, maxFrames: 1 })) return frame
   throw new FfmpegError("output", `no frame at or after ${options.timeMs} ms in ${options.input}`)
-}
-
-/** A rectangle in displayed pixels of the source video. */
-export interface PixelRect {
-  readonly x: number
-  readonly y: number
-  readonly width: number
-  readonly height: number
-}
-
-/** Options for a JPEG of (part of) one frame. */
-export interface JpegOptions extends RunOptions {
-  readonly input: string
-  /** The ffmpeg to run. Default: the one `resolveFfmpegBinaries` finds. */
-  readonly ffmpeg?: string | undefined
-  readonly timeMs: number
-  readonly videoStartMs?: number | undefined
-  /** Region to keep, in displayed source pixels; clamped to the frame. Whole frame when omitted. */
-  readonly crop?: PixelRect | undefined
-  /** Downscale so the longer side is at most this many pixels. */
-  readonly maxSide?: number | undefined
-  /** ffmpeg's mjpeg `-q:v`, 2 (best) to 31; default 3. */
-  readonly quality?: number | undefined
-}
-
-/** Encodes the frame shown at (or first after) `timeMs`, optionally cropped and downscaled, as a JPEG, in one ffmpeg run. */
-export const extractJpeg = async (options: JpegOptions): Promise<Buffer> => {
-  const ffmpeg = options.ffmpeg ?? resolveFfmpegBinaries().ffmpeg
-  const offsetMs = options.videoStartMs ?? 0
-  const at = seconds(options.timeMs + offsetMs)
-  const crop = options.crop
-  const filters = [
-    `select='gte(t\\,${at}-${TIME_TOLERANCE_S})'`,
-    ...(crop === undefined
-      ? []
-      : [
-          `crop=w='min(${Math.round(crop.width)}\\,iw)':h='min(${Math.round(crop.height)}\\,ih)'` +
-            `:x='max(0\\,min(${Math.round(crop.x)}\\,iw-ow))':y='max(0\\,min(${Math.round(crop.y)}\\,ih-oh))'`
-        ]),
-    ...(options.maxSide === undefined
-      ? []
-      : [`scale=w='min(iw\\,${options.maxSide})':h='min(ih\\,${options.maxSide})':force_original_aspect_ratio=decrease`])
-  ]
-  const jpeg = await runToCompletion(
-    ffmpeg,
-    [
-      ...["-hide_banner", "-nostdin", "-v", "error", "-ss", seconds(Math.max(0, options.timeMs + offsetMs - TIME_TOLERANCE_S * 1000))],
-      ...["-copyts", "-i", options.input],
-      ...["-map", "0:v:0", "-vf", filters.join(","), "-frames:v", "1", "-vsync", "passthrough"],
-      ...["-c:v", "mjpeg", "-q:v", String(options.quality ?? 3), "-f", "image2pipe", "pipe:1"]
-    ],
-    options
-  )
-  if (jpeg.length === 0) throw new FfmpegError("output", `no frame at or after ${options.timeMs} ms in ${options.input}`)
-  return jpeg
 }
