@@ -111,24 +111,24 @@ const showinfo = (label: string) => `showinfo@${label}=checksum=0`
 const RAW_RGB = ["-vsync", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo"]
 
 /**
- * ffmpeg arguments that write the selected frames as raw RGB to stdout (and the full-size samples to
- * `fullOutput`), logging each frame with `showinfo`.
+ * ffmpeg arguments that write the selected frames as raw RGB to `scaledOutput` (and the full-size
+ * samples to `fullOutput`), logging each frame with `showinfo`.
  */
-const decodeArguments = (options: DecodeOptions, fullOutput: string | undefined): Array<string> => {
+const decodeArguments = (options: DecodeOptions, scaledOutput: string, fullOutput: string | undefined): Array<string> => {
   const select = selectExpression(options)
   const scaled = `scale=${options.width}:${options.height}:flags=bilinear,${showinfo(SCALED_LOG)}`
   const frames = options.maxFrames === undefined ? [] : ["-frames:v", String(options.maxFrames)]
   const selected = select === undefined ? "" : `select='${select}',`
   const full = options.fullSize
   if (full === undefined || fullOutput === undefined) {
-    return [...inputArguments(options), ...["-map", "0:v:0", "-an", "-sn", "-dn", "-vf", `${selected}${scaled}`], ...frames, ...RAW_RGB, "pipe:1"]
+    return [...inputArguments(options), ...["-map", "0:v:0", "-vf", `${selected}${scaled}`], ...frames, ...RAW_RGB, "-y", scaledOutput]
   }
   const fullSelect = `select='${sampleTerm(full.sampleFps, options.videoStartMs ?? 0)}'`
   const graph = `[0:v:0]${selected}split=2[all][samples];[all]${scaled}[scaled];[samples]${fullSelect},${showinfo(FULL_LOG)}[full]`
   return [
     ...inputArguments(options),
     ...["-filter_complex", graph],
-    ...["-map", "[scaled]", ...frames, ...RAW_RGB, "pipe:1"],
+    ...["-map", "[scaled]", ...frames, ...RAW_RGB, "-y", scaledOutput],
     ...["-map", "[full]", ...RAW_RGB, "-y", fullOutput]
   ]
 }
@@ -205,77 +205,57 @@ class DecoderLog {
   }
 }
 
-/**
- * Cuts a pipe of raw RGB frames into frames, each its own ArrayBuffer (so it can be transferred to a
- * worker), with the time its output logged for it.
- */
-async function* rawFrames(
-  pipe: AsyncIterable<Buffer>,
-  size: { readonly width: number; readonly height: number },
-  times: FrameTimes,
-  tail: StderrTail
-): AsyncGenerator<DecodedFrame, void, undefined> {
-  const frameBytes = size.width * size.height * 3
-  let frame = new Uint8Array(frameBytes)
-  let filled = 0
-  let index = 0
-  for await (const chunk of pipe) {
-    let offset = 0
-    while (offset < chunk.length) {
-      const take = Math.min(frameBytes - filled, chunk.length - offset)
-      frame.set(chunk.subarray(offset, offset + take), filled)
-      filled += take
-      offset += take
-      if (filled < frameBytes) continue
-      const timeMs = await times.at(index)
-      if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for frame ${index}`, tail.toString())
-      yield { width: size.width, height: size.height, data: frame, timeMs }
-      index += 1
-      frame = new Uint8Array(frameBytes)
-      filled = 0
-    }
-  }
-  if (filled !== 0) throw new FfmpegError("output", `ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`)
-}
-
-/** A named pipe in a fresh temporary folder. */
-const makeFifo = async () => {
+/** Named pipes in a fresh temporary folder, one per output. */
+const makeFifos = async <Name extends string>(names: ReadonlyArray<Name>) => {
   const directory = await mkdtemp(join(tmpdir(), "identify-face-frames-"))
-  const path = join(directory, "full.rgb")
-  await promisify(execFile)("mkfifo", [path])
+  const paths = Object.fromEntries(names.map((name) => [name, join(directory, `${name}.rgb`)])) as Record<Name, string>
+  await promisify(execFile)("mkfifo", Object.values<string>(paths))
   return {
-    path,
-    /** Opens and closes the writing end, so a reader still waiting to open the FIFO gets an empty one. */
-    releaseReader: () =>
-      open(path, constants.O_WRONLY | constants.O_NONBLOCK).then(
-        (handle) => handle.close(),
-        () => undefined // ENXIO: no reader is waiting
+    paths,
+    /** Opens and closes each writing end, so a reader still waiting to open its FIFO finds it empty. */
+    releaseReaders: () =>
+      Promise.all(
+        Object.values<string>(paths).map((path) =>
+          open(path, constants.O_WRONLY | constants.O_NONBLOCK).then(
+            (handle) => handle.close(),
+            () => undefined // ENXIO: no reader is waiting
+          )
+        )
       ),
     remove: () => rm(directory, { recursive: true, force: true })
   }
 }
 
 /**
- * Reads raw RGB frames from a named pipe into one buffer, reused once `onFrame` has settled: fs reads
- * into it, where a pipe stream would allocate a new chunk every 64 KiB.
+ * Reads raw RGB frames from a named pipe, each with the time its output logged for it. fs reads
+ * straight into the frames, where a pipe stream would allocate (and the garbage collector free) a
+ * chunk every 64 KiB. Each frame gets its own buffer (so it can be held, or transferred to a
+ * worker), or with `reuse` all share one, read into again when the consumer asks for the next.
  */
-const lendFrames = async (path: string, full: FullSizeSamples, times: FrameTimes, tail: StderrTail, stop: AbortSignal): Promise<void> => {
-  const stopped = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true }))
+async function* fifoFrames(
+  path: string,
+  size: { readonly width: number; readonly height: number },
+  times: FrameTimes,
+  tail: StderrTail,
+  reuse: boolean
+): AsyncGenerator<DecodedFrame, void, undefined> {
   const handle = await open(path, "r")
   try {
-    const frame = new Uint8Array(full.width * full.height * 3)
-    for (let index = 0; !stop.aborted; index++) {
+    const frameBytes = size.width * size.height * 3
+    const shared = reuse ? new Uint8Array(frameBytes) : undefined
+    for (let index = 0; ; index++) {
+      const frame = shared ?? new Uint8Array(frameBytes)
       let filled = 0
-      while (filled < frame.length) {
-        const { bytesRead } = await handle.read(frame, filled, frame.length - filled, null)
+      while (filled < frameBytes) {
+        const { bytesRead } = await handle.read(frame, filled, frameBytes - filled, null)
         if (bytesRead === 0) break
         filled += bytesRead
       }
       if (filled === 0) return
-      if (filled < frame.length) throw new FfmpegError("output", `ffmpeg ended inside a full-size frame (${filled} of ${frame.length} bytes)`)
+      if (filled < frameBytes) throw new FfmpegError("output", `ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`)
       const timeMs = await times.at(index)
-      if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for full-size frame ${index}`, tail.toString())
-      await Promise.race([full.onFrame({ width: full.width, height: full.height, data: frame, timeMs }), stopped])
+      if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for frame ${index}`, tail.toString())
+      yield { width: size.width, height: size.height, data: frame, timeMs }
     }
   } finally {
     await handle.close()
@@ -290,11 +270,16 @@ const lendFrames = async (path: string, full: FullSizeSamples, times: FrameTimes
  * Each frame's `data` is its own ArrayBuffer, so it can be transferred to a worker.
  */
 export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<DecodedFrame, void, undefined> {
-  if (options.signal?.aborted === true) throw new FfmpegError("aborted", "decoding aborted before start")
   const ffmpeg = options.ffmpeg ?? resolveFfmpegBinaries().ffmpeg
   const full = options.fullSize
-  const fifo = full === undefined ? undefined : await makeFifo()
-  const child = spawn(ffmpeg, decodeArguments(options, fifo?.path), { stdio: ["ignore", "pipe", "pipe"] })
+  const fifos = await makeFifos(full === undefined ? [SCALED_LOG] : [SCALED_LOG, FULL_LOG])
+  // Checked here, after the last wait before ffmpeg starts and the signal is listened to.
+  if (options.signal?.aborted === true) {
+    await fifos.remove()
+    throw new FfmpegError("aborted", "decoding aborted before start")
+  }
+  const fullOutput = full === undefined ? undefined : fifos.paths[FULL_LOG]
+  const child = spawn(ffmpeg, decodeArguments(options, fifos.paths[SCALED_LOG], fullOutput), { stdio: ["ignore", "ignore", "pipe"] })
   lowerChildPriority(child.pid)
   const log = new DecoderLog(options.videoStartMs ?? 0, full === undefined ? [SCALED_LOG] : [SCALED_LOG, FULL_LOG])
   let failure: FfmpegError | undefined
@@ -320,16 +305,20 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
 
   // Read on its own, whatever the consumer of the scaled frames does.
   const stopFullSamples = new AbortController()
+  const stopped = new Promise<void>((resolve) => stopFullSamples.signal.addEventListener("abort", () => resolve(), { once: true }))
   const fullSamples =
-    full === undefined || fifo === undefined
+    full === undefined || fullOutput === undefined
       ? Promise.resolve()
-      : lendFrames(fifo.path, full, outputTimes(FULL_LOG), log.tail, stopFullSamples.signal).catch((error: unknown) =>
-          kill(error instanceof FfmpegError ? error : new FfmpegError("output", String(error)))
-        )
-  // ffmpeg may die before it opens the FIFO, which would leave the reader waiting for a writer.
-  void exited.then(() => fifo?.releaseReader())
+      : (async () => {
+          for await (const frame of fifoFrames(fullOutput, full, outputTimes(FULL_LOG), log.tail, true)) {
+            await Promise.race([full.onFrame(frame), stopped])
+            if (stopFullSamples.signal.aborted) return
+          }
+        })().catch((error: unknown) => kill(error instanceof FfmpegError ? error : new FfmpegError("output", String(error))))
+  // ffmpeg may die before it opens a FIFO, which would leave its reader waiting for a writer.
+  void exited.then(() => fifos.releaseReaders())
   try {
-    yield* rawFrames(child.stdout!, options, outputTimes(SCALED_LOG), log.tail)
+    yield* fifoFrames(fifos.paths[SCALED_LOG], options, outputTimes(SCALED_LOG), log.tail, false)
     const code = await exited
     await fullSamples
     if (failure !== undefined) throw failure
@@ -341,7 +330,7 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
     stopFullSamples.abort()
     await exited
     await fullSamples
-    await fifo?.remove()
+    await fifos.remove()
   }
   if (failure !== undefined) throw failure
 }

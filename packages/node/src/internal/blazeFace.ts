@@ -86,6 +86,9 @@ const weightedNms = (candidates: Array<Candidate>, maxFaces: number): Array<Cand
 
 /** Runs BlazeFace on RGB frames of any size; one model call per frame. */
 export class BlazeFace {
+  // The model's input in [-1, 1], reused from frame to frame: TensorFlow copies it into its own memory.
+  private pixels = new Float32Array(0)
+
   private constructor(
     private readonly tf: Tf,
     private readonly model: GraphModel
@@ -103,7 +106,8 @@ export class BlazeFace {
     const input = blazeFaceInputSize(frame)
     const outputs = tf.tidy(() => {
       // Pixels to [-1, 1] in JS: cheaper than an int32 tensor plus two tensor ops.
-      const pixels = new Float32Array(frame.data.length)
+      if (this.pixels.length !== frame.data.length) this.pixels = new Float32Array(frame.data.length)
+      const pixels = this.pixels
       for (let i = 0; i < pixels.length; i++) pixels[i] = (frame.data[i] ?? 0) / 127.5 - 1
       const image = tf.tensor4d(pixels, [1, frame.height, frame.width, 3])
       const resized = input.width === frame.width && input.height === frame.height ? image : tf.image.resizeBilinear(image, [input.height, input.width])
