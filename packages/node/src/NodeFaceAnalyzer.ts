@@ -385,7 +385,8 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
         input: path,
         ffmpeg: settings.binaries.ffmpeg,
         ...fitWithin(checked, settings.detectMaxSide),
-        videoStartMs: checked.startTimeMs
+        videoStartMs: checked.startTimeMs,
+        streamIndex: checked.streamIndex
       }
 
       let withAppearance = false

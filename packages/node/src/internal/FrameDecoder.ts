@@ -62,6 +62,11 @@ export interface DecodeOptions extends RunOptions {
   /** The container's start time (`VideoStreamInfo.startTimeMs`); 0 when omitted. */
   readonly videoStartMs?: number | undefined
   /**
+   * Index of the stream to decode among all the file's streams (`VideoChecks`' `streamIndex`): the
+   * first video stream may be a cover picture. Default: the first video stream.
+   */
+  readonly streamIndex?: number | undefined
+  /**
    * Keep the first source frame of every 1/sampleFps-second slot (so frames are real source
    * frames, never duplicated or interpolated). Omit for every frame.
    */
@@ -116,15 +121,16 @@ const RAW_RGB = ["-vsync", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo"]
  */
 const decodeArguments = (options: DecodeOptions, scaledOutput: string, fullOutput: string | undefined): Array<string> => {
   const select = selectExpression(options)
-  const scaled = `scale=${options.width}:${options.height}:flags=bilinear,${showinfo(SCALED_LOG)}`
+  const scaled = `scale=${options.width}:${options.height}:flags=area,${showinfo(SCALED_LOG)}`
   const frames = options.maxFrames === undefined ? [] : ["-frames:v", String(options.maxFrames)]
   const selected = select === undefined ? "" : `select='${select}',`
   const full = options.fullSize
+  const stream = options.streamIndex === undefined ? "0:v:0" : `0:${options.streamIndex}`
   if (full === undefined || fullOutput === undefined) {
-    return [...inputArguments(options), ...["-map", "0:v:0", "-vf", `${selected}${scaled}`], ...frames, ...RAW_RGB, "-y", scaledOutput]
+    return [...inputArguments(options), ...["-map", stream, "-vf", `${selected}${scaled}`], ...frames, ...RAW_RGB, "-y", scaledOutput]
   }
   const fullSelect = `select='${sampleTerm(full.sampleFps, options.videoStartMs ?? 0)}'`
-  const graph = `[0:v:0]${selected}split=2[all][samples];[all]${scaled}[scaled];[samples]${fullSelect},${showinfo(FULL_LOG)}[full]`
+  const graph = `[${stream}]${selected}split=2[all][samples];[all]${scaled}[scaled];[samples]${fullSelect},${showinfo(FULL_LOG)}[full]`
   return [
     ...inputArguments(options),
     ...["-filter_complex", graph],
@@ -346,6 +352,8 @@ export interface FrameAtOptions extends RunOptions {
   readonly width: number
   readonly height: number
   readonly videoStartMs?: number | undefined
+  /** See `DecodeOptions.streamIndex`. */
+  readonly streamIndex?: number | undefined
 }
 
 /** Decodes the single frame shown at (or first after) `timeMs`. Throws {@link FfmpegError} if there is none. */
