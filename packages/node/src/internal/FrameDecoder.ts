@@ -43,9 +43,9 @@ export interface FullSizeSamples {
   /**
    * Called with each one, RGB at full size, in order and before the decoding ends. It arrives around
    * the time of the downscaled frame of the same source frame, not necessarily before it. Its
-   * buffer is lent: it is reused for the next one once the returned promise settles, so a stream of
-   * large frames allocates nothing per frame (allocating them made the garbage collector cost more
-   * CPU than the screenshots they save).
+   * buffer is lent: it is reused once the returned promise settles, so a stream of large frames
+   * allocates nothing per frame (allocating them made the garbage collector cost more CPU than the
+   * screenshots they save). Up to `LENT_FULL_FRAMES` are lent at once; past that, decoding waits.
    */
   readonly onFrame: (frame: DecodedFrame) => Promise<void> | void
 }
@@ -232,25 +232,53 @@ const makeFifos = async <Name extends string>(names: ReadonlyArray<Name>) => {
   }
 }
 
+// Full-size frames lent at once: one per sample in detection (see NodeFaceAnalyzer) and two more,
+// so that ffmpeg, which cannot write past a frame nobody takes, never waits on the detector.
+const LENT_FULL_FRAMES = 6
+
+/** A few frame buffers, lent in turn: `take` waits while every one is out. */
+class BufferPool {
+  private readonly free: Array<Uint8Array> = []
+  private readonly waiting: Array<(buffer: Uint8Array) => void> = []
+  private made = 0
+
+  constructor(private readonly size: number) {}
+
+  readonly take = (bytes: number): Uint8Array | Promise<Uint8Array> => {
+    const buffer = this.free.pop()
+    if (buffer !== undefined) return buffer
+    if (this.made < this.size) {
+      this.made += 1
+      return new Uint8Array(bytes)
+    }
+    return new Promise((resolve) => this.waiting.push(resolve))
+  }
+
+  readonly give = (buffer: Uint8Array): void => {
+    const next = this.waiting.shift()
+    if (next === undefined) this.free.push(buffer)
+    else next(buffer)
+  }
+}
+
 /**
  * Reads raw RGB frames from a named pipe, each with the time its output logged for it. fs reads
  * straight into the frames, where a pipe stream would allocate (and the garbage collector free) a
- * chunk every 64 KiB. Each frame gets its own buffer (so it can be held, or transferred to a
- * worker), or with `reuse` all share one, read into again when the consumer asks for the next.
+ * chunk every 64 KiB. Each frame is read into the buffer `bufferFor` gives: a new one (so it can be
+ * held, or transferred to a worker) or one of a few reused ones.
  */
 async function* fifoFrames(
   path: string,
   size: { readonly width: number; readonly height: number },
   times: FrameTimes,
   tail: StderrTail,
-  reuse: boolean
+  bufferFor: (frameBytes: number) => Uint8Array | Promise<Uint8Array>
 ): AsyncGenerator<DecodedFrame, void, undefined> {
   const handle = await open(path, "r")
   try {
     const frameBytes = size.width * size.height * 3
-    const shared = reuse ? new Uint8Array(frameBytes) : undefined
     for (let index = 0; ; index++) {
-      const frame = shared ?? new Uint8Array(frameBytes)
+      const frame = await bufferFor(frameBytes)
       let filled = 0
       while (filled < frameBytes) {
         const { bytesRead } = await handle.read(frame, filled, frameBytes - filled, null)
@@ -316,15 +344,22 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
     full === undefined || fullOutput === undefined
       ? Promise.resolve()
       : (async () => {
-          for await (const frame of fifoFrames(fullOutput, full, outputTimes(FULL_LOG), log.tail, true)) {
-            await Promise.race([full.onFrame(frame), stopped])
-            if (stopFullSamples.signal.aborted) return
+          const pool = new BufferPool(LENT_FULL_FRAMES)
+          const lent = new Set<Promise<void>>()
+          for await (const frame of fifoFrames(fullOutput, full, outputTimes(FULL_LOG), log.tail, pool.take)) {
+            const returned = Promise.race([Promise.resolve().then(() => full.onFrame(frame)), stopped]).then(() => {
+              lent.delete(returned)
+              pool.give(frame.data)
+            })
+            lent.add(returned)
+            if (stopFullSamples.signal.aborted) break
           }
+          await Promise.all(lent)
         })().catch((error: unknown) => kill(error instanceof FfmpegError ? error : new FfmpegError("output", String(error))))
   // ffmpeg may die before it opens a FIFO, which would leave its reader waiting for a writer.
   void exited.then(() => fifos.releaseReaders())
   try {
-    yield* fifoFrames(fifos.paths[SCALED_LOG], options, outputTimes(SCALED_LOG), log.tail, false)
+    yield* fifoFrames(fifos.paths[SCALED_LOG], options, outputTimes(SCALED_LOG), log.tail, (bytes) => new Uint8Array(bytes))
     const code = await exited
     await fullSamples
     if (failure !== undefined) throw failure

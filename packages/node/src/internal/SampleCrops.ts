@@ -41,7 +41,7 @@ const cut = (frame: RgbFrame, region: Region): RgbFrame => {
  */
 export class SampleCrops<Face> {
   private readonly waiting = new Map<number, { readonly ordinal: number; readonly faces: ReadonlyArray<SampleFace<Face>> }>()
-  private pending: { readonly frame: DecodedFrame; readonly done: () => void } | undefined
+  private readonly pending = new Map<number, { readonly frame: DecodedFrame; readonly done: () => void }>()
   private readonly crops = new Map<Face, { readonly ordinal: number; readonly image: RgbFrame }>()
   private bytes = 0
   private samples = 0
@@ -56,7 +56,7 @@ export class SampleCrops<Face> {
     for (const timeMs of this.waiting.keys()) if (timeMs <= frame.timeMs) this.waiting.delete(timeMs)
     if (sample !== undefined) this.keep(frame, sample.ordinal, sample.faces)
     if (sample !== undefined || this.newest >= frame.timeMs) return Promise.resolve()
-    return new Promise((resolve) => (this.pending = { frame, done: resolve }))
+    return new Promise((resolve) => this.pending.set(frame.timeMs, { frame, done: resolve }))
   }
 
   /** The faces found in the sample shown at `timeMs`, in time order of the samples. */
@@ -64,21 +64,20 @@ export class SampleCrops<Face> {
     const ordinal = this.samples++
     this.newest = timeMs
     const kept = faces.length > 0 && ordinal % this.keepEvery === 0
-    const pending = this.pending
-    if (pending !== undefined && pending.frame.timeMs <= timeMs) {
-      this.pending = undefined
-      if (kept && pending.frame.timeMs === timeMs) this.keep(pending.frame, ordinal, faces)
-      pending.done()
-      if (pending.frame.timeMs === timeMs) return
+    const own = this.pending.get(timeMs)
+    if (own !== undefined && kept) this.keep(own.frame, ordinal, faces)
+    for (const [frameTimeMs, { done }] of this.pending) {
+      if (frameTimeMs > timeMs) continue
+      this.pending.delete(frameTimeMs)
+      done()
     }
-    if (kept) this.waiting.set(timeMs, { ordinal, faces })
+    if (own === undefined && kept) this.waiting.set(timeMs, { ordinal, faces })
   }
 
   /** The source frame shown at `timeMs` is not a sample: a full-size copy of it has no faces to wait for. */
   readonly skip = (timeMs: number): void => {
-    if (this.pending?.frame.timeMs !== timeMs) return
-    this.pending.done()
-    this.pending = undefined
+    this.pending.get(timeMs)?.done()
+    this.pending.delete(timeMs)
   }
 
   /** The region kept for a face, if its sample's crops were kept. */

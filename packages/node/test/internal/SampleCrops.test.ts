@@ -34,6 +34,15 @@ describe("SampleCrops", () => {
     expect(reds(crops.cropOf("a"))).toEqual([2, 3, 12, 13])
   })
 
+  it("holds several frames at once, each until its own faces or a later sample's", async () => {
+    const crops = new SampleCrops<string>(1024)
+    const first = crops.addFrame(frame(40))
+    const second = crops.addFrame(frame(80))
+    crops.addFaces(80, [rightHalf("second")])
+    await Promise.all([first, second])
+    expect(crops.cropOf("second")).toBeDefined()
+  })
+
   it("lets go of a frame that is no sample, or whose sample was passed, without a crop", async () => {
     const crops = new SampleCrops<string>(1024)
     const skipped = crops.addFrame(frame(40))
