@@ -4,7 +4,11 @@
  * 1. builds every package (nx, cached);
  * 2. packs each publishable package and checks what its tarball holds: package.json, README.md,
  *    LICENSE and the folders of its `files`, never sources or tests;
- * 3. runs publint and arethetypeswrong (ESM-only profile) on each tarball;
+ *    Each packed manifest must point only at files in its tarball: every target in its `exports`
+ *    (under every condition) is packed, and the workspace's private `@identify-face/source`
+ *    condition (TypeScript sources, stripped at pack time by tools/pack-manifest.js) is gone; the
+ *    workspace manifest is as it was before packing;
+ * 3. runs publint and arethetypeswrong (ESM-only profile) on each tarball; any finding fails;
  * 4. installs the tarballs into a scratch project with effect 3.22, imports each package under
  *    ESM (and checks its `internal` modules are not exported), and type-checks a file importing
  *    every package with `moduleResolution: NodeNext` and library checks on;
@@ -21,6 +25,7 @@ import { promisify } from "node:util"
 import { publint } from "publint"
 import { formatMessage } from "publint/utils"
 import semver from "semver"
+import { sourceCondition } from "./pack-manifest.js"
 
 interface Manifest {
   readonly name: string
@@ -41,7 +46,6 @@ interface Workspace {
 const root = path.resolve(import.meta.dirname, "..")
 const bin = (name: string) => path.join(root, "node_modules", ".bin", name)
 const problems: Array<string> = []
-const notes: Array<string> = []
 
 /** Runs a command, answering its stdout; a failure throws with what it printed. */
 const run = async (command: string, args: ReadonlyArray<string>, cwd = root) => {
@@ -99,15 +103,49 @@ const checkContents = (workspace: Workspace, packed: ReadonlyArray<string>) => {
   }
 }
 
-/** publint's findings, but for the `source` condition: it is for this repository's own tools, and points at sources that are not shipped. */
+/**
+ * The packed manifest points only at packed files: each target of `exports` under every condition
+ * (a `*` pattern must match at least one file), `main`, `types` and `bin`; and it has no
+ * `@identify-face/source` condition, whose sources are never shipped.
+ */
+const checkTargets = (name: string, manifest: Readonly<Record<string, unknown>>, packed: ReadonlyArray<string>) => {
+  const files = new Set(packed)
+  const targets: Array<readonly [at: string, target: string]> = []
+  const walk = (value: unknown, at: string): void => {
+    if (typeof value === "string") targets.push([at, value])
+    else if (Array.isArray(value)) value.forEach((entry, index) => walk(entry, `${at}[${index}]`))
+    else if (value !== null && typeof value === "object") {
+      for (const [key, entry] of Object.entries(value)) {
+        if (key === sourceCondition) problems.push(`${name}: the packed package.json has the private ${sourceCondition} condition at ${at}`)
+        walk(entry, `${at}["${key}"]`)
+      }
+    }
+  }
+  walk(manifest.exports, "exports")
+  for (const field of ["main", "types", "typings", "module"]) walk(manifest[field], field)
+  walk(manifest.bin, "bin")
+  for (const [at, target] of targets) {
+    const file = path.posix.normalize(target)
+    const found = file.includes("*") ? packed.some((entry) => subpathPattern(file).test(entry)) : files.has(file)
+    if (!found) problems.push(`${name}: ${at} points at ${target}, which is not in the tarball`)
+  }
+}
+
+/** A target with `*` as Node reads it: each `*` stands for any non-empty string, `/` included. */
+const subpathPattern = (target: string) => {
+  const escape = (part: string) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  return new RegExp(`^${target.split("*").map(escape).join(".+")}$`)
+}
+
+/** The package.json in a tarball. */
+const packedManifest = async (tarball: string) =>
+  JSON.parse(await run("tar", ["-xzOf", tarball, "package/package.json"])) as Readonly<Record<string, unknown>>
+
+/** publint's findings: any warning or error is a problem. */
 const lint = async (name: string, tarball: string) => {
   const { buffer } = await readFile(tarball)
   const result = await publint({ pack: { tarball: buffer as ArrayBuffer }, level: "warning" })
-  for (const message of result.messages) {
-    const text = `${name}: publint: ${formatMessage(message, result.pkg) ?? message.code}`
-    if (message.path.includes("source")) notes.push(text)
-    else problems.push(text)
-  }
+  for (const message of result.messages) problems.push(`${name}: publint: ${formatMessage(message, result.pkg) ?? message.code}`)
 }
 
 const typesAreRight = async (name: string, tarball: string) => {
@@ -219,13 +257,18 @@ const main = async () => {
     const packed: ReadonlyArray<Packed> = await step(`pack ${publishable.map(({ manifest }) => manifest.name).join(", ")}`, () =>
       Promise.all(
         publishable.map(async (workspace) => {
+          const before = await readFile(path.join(workspace.dir, "package.json"), "utf8")
           const [entry] = JSON.parse(await run("npm", ["pack", "--json", "--pack-destination", tarballs], workspace.dir)) as ReadonlyArray<{
             readonly filename: string
             readonly files: ReadonlyArray<{ readonly path: string }>
           }>
           if (entry === undefined) throw new Error(`npm pack of ${workspace.manifest.name} answered nothing`)
+          if ((await readFile(path.join(workspace.dir, "package.json"), "utf8")) !== before) {
+            problems.push(`${workspace.manifest.name}: package.json is not as it was before npm pack (its postpack did not restore it)`)
+          }
           const files = entry.files.map((file) => file.path)
           checkContents(workspace, files)
+          checkTargets(workspace.manifest.name, await packedManifest(path.join(tarballs, entry.filename)), files)
           console.log(`  ${workspace.manifest.name}: ${files.length} files, ${[...new Set(files.map((file) => file.split("/")[0]))].join(", ")}`)
           const internal = files.find((file) => /^dist\/internal\/[^/]+\.js$/.test(file))
           return {
@@ -244,7 +287,6 @@ const main = async () => {
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }
-  for (const note of notes) console.log(`note: ${note}`)
   for (const problem of problems) console.error(`✗ ${problem}`)
   const seconds = ((performance.now() - started) / 1000).toFixed(0)
   console.log(problems.length === 0 ? `release check passed in ${seconds} s` : `release check failed: ${problems.length} problems (${seconds} s)`)

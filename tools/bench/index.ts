@@ -1,7 +1,7 @@
 /**
  * The whole analysis against ffmpeg's decode-only time, in one process: `npm run bench`.
  *
- *   node --conditions=source --import tsx tools/bench/index.ts [--input clip.mp4] [--sample-fps 2.5] [--workers N]
+ *   node --conditions=@identify-face/source --import tsx tools/bench/index.ts [--input clip.mp4] [--sample-fps 2.5] [--workers N]
  *
  * Without --input it builds (once, cached in the OS temp folder) a 60 s 1080p30 H.264 clip of the
  * test photos with known faces: a hard cut between two people at one place, gaps under and over

@@ -57,7 +57,7 @@ type DemoServer = ChildProcessByStdio<null, Readable, Readable>
 /** Starts apps/hono-demo as `npm start` does, on a free loopback port: the process at once, its URL once it listens. */
 const startDemo = (dataDir: string): { server: DemoServer; url: Promise<string> } => {
   const { IDENTIFY_FACE_ANALYZER: _double, ...env } = process.env
-  const server = spawn(process.execPath, ["--conditions=source", "--import", "tsx", "apps/hono-demo/src/main.ts"], {
+  const server = spawn(process.execPath, ["--conditions=@identify-face/source", "--import", "tsx", "apps/hono-demo/src/main.ts"], {
     cwd: repoRoot,
     env: { ...env, PORT: "0", HOST: "127.0.0.1", IDENTIFY_FACE_API_KEYS: API_KEY, IDENTIFY_FACE_DATA_DIR: dataDir },
     stdio: ["ignore", "pipe", "pipe"]

@@ -24,7 +24,7 @@ export const start = (file: "main.ts" | "apiNode.ts", env: Record<string, string
 
 /** Starts `apps/<app>/src/<file>` with `env` over this process's environment. */
 export const startApp = (app: string, file: string, env: Record<string, string>): Started => {
-  const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", appSource(app, file)], {
+  const child = spawn(process.execPath, ["--conditions=@identify-face/source", "--import", "tsx", appSource(app, file)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
   })
