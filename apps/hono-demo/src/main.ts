@@ -13,8 +13,9 @@ import { Hono } from "hono"
 
 const settings = NodeServer.settingsFromEnv(process.env)
 const double = process.env.IDENTIFY_FACE_ANALYZER === "double"
-// IDENTIFY_FACE_ANALYZER_DELAY_MS: how long the double takes a task (default 50), e.g. to stop a server mid-task.
-const analyzer = TestAnalyzer.layer({ script: { delay: `${Number(process.env.IDENTIFY_FACE_ANALYZER_DELAY_MS ?? 50)} millis` } })
+// IDENTIFY_FACE_ANALYZER_DELAY_MS: how long the double takes a task (default 50), e.g. to stop a server mid-task; checked at start.
+const delayMs = NodeServer.wholeNumberFromEnv(process.env, "IDENTIFY_FACE_ANALYZER_DELAY_MS") ?? 50
+const analyzer = TestAnalyzer.layer({ script: { delay: `${delayMs} millis` } })
 // Built before listening: a wrong setting stops the start, and the tasks a previous run left resume at once.
 const handler = await Server.makeWebHandlerReady(NodeServer.layer({ ...settings, ...(double ? { analyzer } : {}) }))
 const api = identifyFace({ handler })

@@ -8,6 +8,10 @@
  * - `IDENTIFY_FACE_REDIS_URL` (default `redis://127.0.0.1:6379`), `IDENTIFY_FACE_REDIS_PREFIX`
  * - `HOST` (default `127.0.0.1`), `PORT` (default 8080; 0 picks a free one)
  * - `IDENTIFY_FACE_PUBLIC_URL`: the origin screenshot URLs start with (default: the request's)
+ * - `IDENTIFY_FACE_ALLOW_CALLBACK_HOSTS`: `host:port`s a `callback_url` may name although local
+ *   (tests on loopback only)
+ *
+ * The workers deliver `callback_url` webhooks, cancels' included: this node needs no webhook secret.
  */
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -25,7 +29,7 @@ const host = env.HOST || "127.0.0.1"
 const port = Settings.integer(env, "PORT", 8080, 0)
 
 const api = Server.layerOver({ config: { publicUrl: env.IDENTIFY_FACE_PUBLIC_URL || undefined } }).pipe(
-  Layer.provide(Distributed.layerApi(Settings.redis(env))),
+  Layer.provide(Distributed.layerApi({ ...Settings.redis(env), allowCallbackHost: Settings.allowCallbackHost(env) })),
   Layer.provide(Authenticator.layerKeys(apiKeys))
 )
 

@@ -11,7 +11,14 @@
  * - `IDENTIFY_FACE_DATA_DIR`: where fetched `video_url`s are kept while analysed (default: the
  *   system's temporary directory)
  * - `IDENTIFY_FACE_LOCK_MS`, `IDENTIFY_FACE_STALLED_INTERVAL_MS`: how soon a killed worker's task is
- *   taken over (defaults 30000 and 15000)
+ *   taken over (defaults 30000 and 15000); the lock is also how soon a callback it was delivering
+ *   is taken over
+ * - `IDENTIFY_FACE_WEBHOOK_SECRET`: the server secret (`whsec_...`) signing `callback_url` webhooks,
+ *   the same as on every other worker (and as an embedded server's, for the same tenant secrets);
+ *   unset, this worker delivers none and callbacks wait in Redis for one that does. Needs
+ *   `IDENTIFY_FACE_PUBLIC_URL`, the API nodes' origin, which callbacks' `face_image` URLs start with
+ * - `IDENTIFY_FACE_ALLOW_CALLBACK_HOSTS`: `host:port`s a callback may be sent to although local
+ *   (tests on loopback only)
  */
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -19,6 +26,7 @@ import * as Distributed from "@identify-face/bullmq/Distributed"
 import * as Pricing from "@identify-face/core/Pricing"
 import type { UrlFetcher } from "@identify-face/core/VideoSource"
 import * as NodeUrlFetcher from "@identify-face/node/UrlFetcher"
+import * as WebhookSender from "@identify-face/node/WebhookSender"
 import * as TestAnalyzer from "@identify-face/testing/TestAnalyzer"
 import * as TestVideoSource from "@identify-face/testing/TestVideoSource"
 import * as Duration from "effect/Duration"
@@ -40,14 +48,21 @@ const analysis =
 const fetchUrl: UrlFetcher =
   analyzer === "double" ? TestVideoSource.make() : NodeUrlFetcher.make({ dataDir: env.IDENTIFY_FACE_DATA_DIR || join(tmpdir(), "identify-face") })
 
+const webhookSecret = env.IDENTIFY_FACE_WEBHOOK_SECRET || undefined
+const allowCallbackHost = Settings.allowCallbackHost(env)
+
 const worker = Distributed.layerWorker({
   ...Settings.redis(env),
-  config: { concurrency: Settings.integer(env, "IDENTIFY_FACE_CONCURRENCY", 1) },
+  config: { concurrency: Settings.integer(env, "IDENTIFY_FACE_CONCURRENCY", 1), publicUrl: env.IDENTIFY_FACE_PUBLIC_URL || undefined },
   worker: {
     lockDuration: Duration.millis(Settings.integer(env, "IDENTIFY_FACE_LOCK_MS", 30_000)),
     stalledInterval: Duration.millis(Settings.integer(env, "IDENTIFY_FACE_STALLED_INTERVAL_MS", 15_000))
   },
-  videoSource: { fetchUrl }
+  videoSource: { fetchUrl },
+  webhooks:
+    webhookSecret === undefined
+      ? undefined
+      : { secret: webhookSecret, allowHost: allowCallbackHost, sender: WebhookSender.layer({ allowHost: allowCallbackHost }) }
 }).pipe(Layer.provide(analysis), Layer.provide(Pricing.layerFree))
 
 const running = Effect.runFork(

@@ -30,3 +30,13 @@ export const redis = (env: Env): RedisOptions => ({
   url: env.IDENTIFY_FACE_REDIS_URL || "redis://127.0.0.1:6379",
   prefix: env.IDENTIFY_FACE_REDIS_PREFIX || undefined
 })
+
+/**
+ * `IDENTIFY_FACE_ALLOW_CALLBACK_HOSTS`: comma-separated `host:port`s (as `URL.host`) a
+ * `callback_url` may name although they are local, for tests on loopback; unset, none. Never set
+ * it in production: it opens the SSRF guard to those hosts.
+ */
+export const allowCallbackHost = (env: Env): ((host: string) => boolean) | undefined => {
+  const hosts = (env.IDENTIFY_FACE_ALLOW_CALLBACK_HOSTS ?? "").split(",").map((host) => host.trim()).filter((host) => host !== "")
+  return hosts.length === 0 ? undefined : (host) => hosts.includes(host)
+}

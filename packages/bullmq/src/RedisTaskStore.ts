@@ -2,7 +2,9 @@
  * Tasks in Redis, shared by every API node and worker: each task is a key holding its JSON (core's
  * `Task` Schema) that expires with its session plus a margin, and two sorted sets index them: the
  * unfinished ones by creation time (`active`) and all by expiry (`expired`). A change is a
- * compare-and-set in a Lua script, retried when another node changed the task in between.
+ * compare-and-set in a Lua script, retried when another node changed the task in between. The
+ * write that ends a task with a `callback_url` also puts it in the webhook outbox, in the same
+ * script, so no crash can end a task and lose its callback (see `RedisWebhookOutbox`).
  *
  * @since 0.1.0
  */
@@ -10,6 +12,7 @@ import type { TaskId } from "@identify-face/core/Ids"
 import * as Task from "@identify-face/core/Task"
 import { TaskStore } from "@identify-face/core/TaskStore"
 import type { TaskStoreService } from "@identify-face/core/TaskStore"
+import { owesCallback } from "@identify-face/core/WebhookOutbox"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -37,14 +40,16 @@ const fromJson = (id: string, json: string): Task.Task =>
   Either.getOrThrowWith(decodeTask(json), (error) => new Error(`identify-face: stored task ${id} does not decode as a Task: ${error.message}`))
 
 /**
- * Replaces the task only if it still holds what was read (KEYS: task, active, expiry; ARGV: read
- * JSON, new JSON, expire-at ms, "1" when unfinished, created-at, id, expires-at). 1 when written.
+ * Replaces the task only if it still holds what was read (KEYS: task, active, expiry, webhook
+ * outbox; ARGV: read JSON, new JSON, expire-at ms, "1" when unfinished, created-at, id,
+ * expires-at, "1" when it owes a callback now, now). 1 when written.
  */
 const compareAndSet = `
 if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call("SET", KEYS[1], ARGV[2], "PXAT", ARGV[3])
 if ARGV[4] == "1" then redis.call("ZADD", KEYS[2], ARGV[5], ARGV[6]) else redis.call("ZREM", KEYS[2], ARGV[6]) end
 redis.call("ZADD", KEYS[3], ARGV[7], ARGV[6])
+if ARGV[8] == "1" then redis.call("ZADD", KEYS[4], "NX", ARGV[9], ARGV[6]) end
 return 1
 `
 
@@ -71,14 +76,16 @@ export const make = (options: RedisTaskStoreOptions = {}): Effect.Effect<TaskSto
         Effect.promise(() => client.get(keys.task(id))),
         (json) => {
           if (json === null) return Effect.succeedNone
-          return Either.match(f(fromJson(id, json)), {
+          const current = fromJson(id, json)
+          return Either.match(f(current), {
             onLeft: Effect.fail,
             onRight: (next) =>
               Effect.flatMap(
                 Effect.promise(() =>
                   client.eval(
-                    compareAndSet, 3, keys.task(id), keys.activeTasks, keys.taskExpiry,
-                    json, encodeTask(next), next.expiresAt + margin, Task.isFinished(next) ? "0" : "1", next.createdAt, id, next.expiresAt
+                    compareAndSet, 4, keys.task(id), keys.activeTasks, keys.taskExpiry, keys.webhooksDue,
+                    json, encodeTask(next), next.expiresAt + margin, Task.isFinished(next) ? "0" : "1", next.createdAt, id, next.expiresAt,
+                    owesCallback(current, next) ? "1" : "0", next.updatedAt
                   )
                 ),
                 // Another node changed the task between the read and the write: apply `f` to what it wrote.
@@ -107,7 +114,19 @@ export const make = (options: RedisTaskStoreOptions = {}): Effect.Effect<TaskSto
       ),
       expired: (now) => Effect.flatMap(Effect.promise(() => client.zrangebyscore(keys.taskExpiry, "-inf", now)), read),
       remove: (id) =>
-        Effect.promise(() => exec(client.multi().del(keys.task(id)).zrem(keys.activeTasks, id).zrem(keys.taskExpiry, id)))
+        Effect.promise(() =>
+          exec(
+            client
+              .multi()
+              .del(keys.task(id))
+              .zrem(keys.activeTasks, id)
+              .zrem(keys.taskExpiry, id)
+              // A callback still owed for a task that is gone has nothing left to carry.
+              .zrem(keys.webhooksDue, id)
+              .hdel(keys.webhookAttempts, id)
+              .hdel(keys.webhookClaims, id)
+          )
+        )
     } satisfies TaskStoreService
   })
 

@@ -34,6 +34,29 @@ describe("RedisTaskStore", () => {
       expect(yield* store.modify(task.id, (current) => Either.right(current))).toEqual(Option.none())
     }))
 
+  it.scopedLive("owes a callback from the write that ends a task with a callback_url, once, until the task is removed", () =>
+    Effect.gen(function* () {
+      const { store, connection } = yield* node(freshPrefix())
+      const owed = Effect.promise(() => connection.client.zrange(connection.keys.webhooksDue, 0, -1, "WITHSCORES"))
+      const withCallback = { ...pendingTask(NOW), callbackUrl: "https://hooks.example.com/done" }
+      const without = pendingTask(NOW)
+      const tasks = [withCallback, without]
+      for (const task of tasks) {
+        yield* store.insert(task)
+        yield* store.modify(task.id, (current) => Either.right(Task.start(current as Task.PendingTask, NOW + 1)))
+      }
+      expect(yield* owed).toEqual([])
+      for (const task of tasks) {
+        yield* store.modify(task.id, (current) => Either.right(Task.cancel(current as Task.ProcessingTask, NOW + 2)))
+      }
+      expect(yield* owed).toEqual([withCallback.id, String(NOW + 2)])
+      // A later write to the ended task does not owe it again, nor move it.
+      yield* store.modify(withCallback.id, (current) => Either.right({ ...current, updatedAt: NOW + 3 }))
+      expect(yield* owed).toEqual([withCallback.id, String(NOW + 2)])
+      yield* store.remove(withCallback.id)
+      expect(yield* owed).toEqual([])
+    }))
+
   it.scopedLive("applies concurrent changes from several nodes one after another, losing none", () =>
     Effect.gen(function* () {
       const prefix = freshPrefix()

@@ -13,7 +13,8 @@
  *   `callback_url` that ends (completed, failed or cancelled) through the host's
  *   {@link WebhookSender}, retrying with backoff. It runs beside the task and never delays or
  *   changes it. Retries wait in memory: a crash or a shutdown loses the retries pending, and the
- *   callback of a task that ended just before.
+ *   callback of a task that ended just before. A host with a durable store delivers from an
+ *   outbox instead (`WebhookOutbox`), which builds each callback with {@link callbacks}.
  *
  * Uses WebCrypto only, so it runs wherever the core does.
  *
@@ -299,6 +300,24 @@ export const checkOptions = (options: WebhookOptions, config: IdentifyFaceConfig
 }
 
 /**
+ * Checks the options against the settings (as {@link checkOptions}, throwing
+ * {@link InvalidConfigError}) and answers how a finished task's callback to `url` is made: its
+ * task object as the body, the task id as `webhook-id`, signed with the tenant's secrets. For
+ * hosts that deliver callbacks their own way, e.g. from a durable outbox.
+ */
+export const callbacks = (
+  options: WebhookOptions,
+  config: IdentifyFaceConfig
+): ((task: FinishedTask, url: string) => Effect.Effect<Callback>) => {
+  const fileUrl = validate(options, config)
+  return (task, url) =>
+    Effect.map(
+      Effect.forEach(listOf(options.secret), (serverSecret) => tenantSecret(serverSecret, task.tenant)),
+      (secret) => ({ url, id: task.id, body: JSON.stringify(toTaskObject(task, fileUrl)), secret })
+    )
+}
+
+/**
  * The notifier that delivers callbacks: each ended task with a `callback_url` is POSTed as its
  * task object, signed with its tenant's secret, on a fiber of its own that lives as long as the
  * scope. A delivery that gives up is logged as a warning.
@@ -307,14 +326,12 @@ export const make = (options: WebhookOptions): Effect.Effect<TaskNotifierService
   Effect.gen(function* () {
     const config = yield* Config
     const sender = yield* WebhookSender
-    const fileUrl = yield* Effect.sync(() => validate(options, config))
+    const callbackOf = yield* Effect.sync(() => callbacks(options, config))
     const deliveries = yield* FiberSet.make<void>()
 
     const announce = (task: FinishedTask, url: string) =>
-      Effect.forEach(listOf(options.secret), (serverSecret) => tenantSecret(serverSecret, task.tenant)).pipe(
-        Effect.flatMap((secret) =>
-          deliver({ url, id: task.id, body: JSON.stringify(toTaskObject(task, fileUrl)), secret }, options.retryDelays)
-        ),
+      callbackOf(task, url).pipe(
+        Effect.flatMap((callback) => deliver(callback, options.retryDelays)),
         Effect.provideService(WebhookSender, sender),
         Effect.catchAllCause((cause) => Effect.logWarning(`identify-face: the callback of ${task.id} was not delivered`, cause))
       )

@@ -3,6 +3,7 @@
  * duplicates.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
@@ -48,6 +49,20 @@ describe("IdempotencyStore.makeMemory", () => {
       const ids = yield* runWhileClockMoves(duplicates, "1 second")
       expect(new Set(ids).size).toBe(1)
       expect(counts.runs).toBe(1)
+    }))
+
+  it.effect("forgets a key 24 hours after its create finished, on the Clock, as the SQLite and Redis stores do", () =>
+    Effect.gen(function* () {
+      const store = yield* IdempotencyStore.makeMemory
+      const { create, counts } = countingCreate()
+      const first = yield* runWhileClockMoves(store.once(scope, create), "1 second")
+      yield* TestClock.adjust(Duration.subtract(IdempotencyStore.MEMORY_TTL, Duration.millis(1)))
+      expect(yield* store.once(scope, create)).toBe(first)
+      expect(yield* Effect.flip(store.once({ ...scope, fingerprint: "body-2" }, create))).toMatchObject({ _tag: "IdempotencyMismatchError" })
+      yield* TestClock.adjust("1 millis")
+      const second = yield* runWhileClockMoves(store.once({ ...scope, fingerprint: "body-2" }, create), "1 second")
+      expect(second).not.toBe(first)
+      expect(counts.runs).toBe(2)
     }))
 
   it.effect("keeps keys apart per tenant", () =>

@@ -1,7 +1,8 @@
 /**
- * The embedded default: the whole API on one machine with no other service. Tasks and
- * idempotency keys in SQLite, uploads and screenshots on disk, all under one data directory;
- * `video_url`s fetched SSRF-safely; the real analysis on worker threads.
+ * The embedded default: the whole API on one machine with no other service. Tasks, idempotency
+ * keys and the webhook outbox in SQLite, uploads and screenshots on disk, all under one data
+ * directory; `video_url`s fetched SSRF-safely; the real analysis on worker threads; `callback_url`
+ * webhooks delivered from the outbox, so a crash or a restart loses none.
  *
  * @since 0.1.0
  */
@@ -15,7 +16,8 @@ import * as Pricing from "@identify-face/core/Pricing"
 import type { RateLimit } from "@identify-face/core/RateLimiter"
 import * as Server from "@identify-face/core/Server"
 import * as VideoSource from "@identify-face/core/VideoSource"
-import type * as Webhooks from "@identify-face/core/Webhooks"
+import * as WebhookOutbox from "@identify-face/core/WebhookOutbox"
+import * as Webhooks from "@identify-face/core/Webhooks"
 import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
 import * as FileArtifactStore from "./FileArtifactStore.js"
@@ -44,10 +46,14 @@ export interface NodeServerOptions {
   readonly analyzer?: Layer.Layer<FaceAnalyzer> | undefined
   /** Hosts the SSRF guard lets through although they are local (development only). */
   readonly allowHost?: ((host: string) => boolean) | undefined
+  /** Hosts a `callback_url` may name although they are local, besides `allowHost`'s (tests on loopback only). */
+  readonly allowCallbackHost?: ((host: string) => boolean) | undefined
   /**
    * The server secret that signs `callback_url` deliveries (each tenant's secret is derived from
-   * it: `Webhooks.tenantSecret`). Unset: callbacks are checked and kept, and nothing is sent.
-   * Needs `config.publicUrl`.
+   * it: `Webhooks.tenantSecret`). Needs `config.publicUrl`. Callbacks are owed from the write that
+   * ends their task, in the database, and delivered from there (core's `WebhookOutbox`): one in
+   * flight or waiting for a retry is sent after a crash or a restart. Unset: callbacks are checked
+   * and kept, and nothing is sent until a start with a secret.
    */
   readonly webhookSecret?: Webhooks.WebhookSecret | undefined
   /** Resolves the host names of `video_url`s; default the system resolver. For tests of the SSRF guard. */
@@ -62,21 +68,26 @@ export const layer = (options: NodeServerOptions): Layer.Layer<HttpApiServices> 
   const config = Config.make({ pollBudget: POLL_BUDGET, ...options.config })
   const fetchUrl = UrlFetcher.make({ dataDir: options.dataDir, maxBytes: config.maxVideoBytes, allowHost: options.allowHost, resolve: options.resolve })
   const uploads = FileVideoStore.layer({ dataDir: options.dataDir })
-  const webhooks =
-    options.webhookSecret === undefined
-      ? {}
-      : { webhooks: { secret: options.webhookSecret, allowHost: options.allowHost, sender: WebhookSender.layer({ allowHost: options.allowHost }) } }
-  return Server.layer({ config, ...webhooks, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) }).pipe(
-    Layer.provide(VideoSource.layer({ fetchUrl, allowHost: options.allowHost })),
+  const { allowHost, allowCallbackHost } = options
+  const callbackHost = allowHost === undefined ? allowCallbackHost : (host: string) => allowHost(host) || allowCallbackHost?.(host) === true
+  const webhooks = options.webhookSecret === undefined ? undefined : { secret: options.webhookSecret, allowHost: callbackHost }
+  if (webhooks !== undefined) Webhooks.checkOptions(webhooks, config)
+  // Not core's in-memory delivery: the task store owes each callback in the database, the outbox's deliverer sends it.
+  const delivery =
+    webhooks === undefined
+      ? WebhookOutbox.layerNotifier(callbackHost)
+      : WebhookOutbox.layer(webhooks).pipe(Layer.provide(WebhookSender.layer({ allowHost: callbackHost })), Layer.provide(Config.layer(config)))
+  return Server.layer({ config, ...(options.rateLimit === undefined ? {} : { rateLimit: options.rateLimit }) }).pipe(
+    Layer.provide(VideoSource.layer({ fetchUrl, allowHost })),
     Layer.provide(
       Layer.mergeAll(
         uploads,
-        SqliteStore.layer({ dataDir: options.dataDir }),
         FileArtifactStore.layer({ dataDir: options.dataDir }),
         Pricing.layerFree,
         Authenticator.layerKeys(options.apiKeys),
-        options.analyzer ?? NodeFaceAnalyzer.layer(options.analysis)
-      )
+        options.analyzer ?? NodeFaceAnalyzer.layer(options.analysis),
+        delivery
+      ).pipe(Layer.provideMerge(SqliteStore.layer({ dataDir: options.dataDir })))
     )
   )
 }
@@ -89,27 +100,41 @@ export interface EnvironmentSettings {
   readonly generatedKey: string | undefined
   readonly config: Partial<Config.IdentifyFaceConfig>
   readonly webhookSecret: Webhooks.WebhookSecret | undefined
+  /** From `IDENTIFY_FACE_ALLOW_CALLBACK_HOSTS`: hosts a `callback_url` may name although local. */
+  readonly allowCallbackHost: ((host: string) => boolean) | undefined
   /** How long a stop may take (see {@link stopOnSignals}). */
   readonly shutdownTimeout: Duration.Duration
+}
+
+/**
+ * A whole number from the environment variable `name`, or undefined when it is unset or empty.
+ * Anything else throws `Config.InvalidConfigError` naming the variable, so a wrong setting stops
+ * the start: for {@link settingsFromEnv}, and for the settings of servers built on this one (the
+ * demo apps' `IDENTIFY_FACE_ANALYZER_DELAY_MS`).
+ */
+export const wholeNumberFromEnv = (env: Readonly<Record<string, string | undefined>>, name: string): number | undefined => {
+  const value = env[name]
+  if (value === undefined || value === "") return undefined
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new Config.InvalidConfigError(`identify-face: ${name} must be a whole number, got ${value}`)
+  }
+  return Number(value)
 }
 
 /**
  * Reads `IDENTIFY_FACE_API_KEYS` (comma-separated; one is generated when unset),
  * `IDENTIFY_FACE_DATA_DIR` (default `.data` in the working directory), `IDENTIFY_FACE_PUBLIC_URL`,
  * `IDENTIFY_FACE_CONCURRENCY`, `IDENTIFY_FACE_TASK_TIMEOUT_SECONDS`,
- * `IDENTIFY_FACE_WEBHOOK_SECRET` (`whsec_...`, see `Webhooks.generateSecret`) and
+ * `IDENTIFY_FACE_WEBHOOK_SECRET` (`whsec_...`, see `Webhooks.generateSecret`),
+ * `IDENTIFY_FACE_ALLOW_CALLBACK_HOSTS` (comma-separated `host:port`s, as `URL.host`, that a
+ * `callback_url` may name although local: for tests on loopback, never in production) and
  * `IDENTIFY_FACE_SHUTDOWN_SECONDS` (default 10, see {@link stopOnSignals}). A wrong value throws
  * `Config.InvalidConfigError` naming the variable.
  */
 export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>>): EnvironmentSettings => {
   const configured = Authenticator.parseKeys(env.IDENTIFY_FACE_API_KEYS)
   const generatedKey = configured.length === 0 ? `ifk_${randomBytes(24).toString("base64url")}` : undefined
-  const integer = (name: string) => {
-    const value = env[name]
-    if (value === undefined || value === "") return undefined
-    if (!/^\d+$/.test(value)) throw new Config.InvalidConfigError(`identify-face: ${name} must be a whole number, got ${value}`)
-    return Number(value)
-  }
+  const integer = (name: string) => wholeNumberFromEnv(env, name)
   const concurrency = integer("IDENTIFY_FACE_CONCURRENCY")
   const timeoutSeconds = integer("IDENTIFY_FACE_TASK_TIMEOUT_SECONDS")
   const shutdownSeconds = integer("IDENTIFY_FACE_SHUTDOWN_SECONDS") ?? 10
@@ -120,12 +145,14 @@ export const settingsFromEnv = (env: Readonly<Record<string, string | undefined>
     ...(timeoutSeconds === undefined ? {} : { taskTimeout: Duration.seconds(timeoutSeconds) })
   }
   Config.make(config)
+  const callbackHosts = (env.IDENTIFY_FACE_ALLOW_CALLBACK_HOSTS ?? "").split(",").map((host) => host.trim()).filter((host) => host !== "")
   return {
     dataDir: path.resolve(env.IDENTIFY_FACE_DATA_DIR || ".data"),
     apiKeys: generatedKey === undefined ? configured : [generatedKey],
     generatedKey,
     config,
     webhookSecret: env.IDENTIFY_FACE_WEBHOOK_SECRET || undefined,
+    allowCallbackHost: callbackHosts.length === 0 ? undefined : (host) => callbackHosts.includes(host),
     shutdownTimeout: Duration.seconds(shutdownSeconds)
   }
 }

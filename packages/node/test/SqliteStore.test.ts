@@ -1,10 +1,13 @@
 /**
  * The SQLite stores on real database files: tasks and idempotency keys survive a restart, the
- * schema migrates forward, and core's engine resumes from the file.
+ * schema migrates forward, and core's engine resumes from the file. The webhook outbox is written
+ * with the final write of a task, and core's deliverer over it sends each callback as the
+ * in-memory delivery did, to a receiver on loopback, retries included across a restart.
  */
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as ArtifactStore from "@identify-face/core/ArtifactStore"
+import * as Client from "@identify-face/core/Client"
 import * as Config from "@identify-face/core/Config"
 import { UnsupportedResolutionError } from "@identify-face/core/Errors"
 import { FaceAnalyzer } from "@identify-face/core/FaceAnalyzer"
@@ -13,14 +16,21 @@ import { makeFileKey, makeRequestId, makeSessionId, makeTaskId } from "@identify
 import * as Pricing from "@identify-face/core/Pricing"
 import * as Task from "@identify-face/core/Task"
 import * as TaskEngine from "@identify-face/core/TaskEngine"
+import { TaskNotifier } from "@identify-face/core/TaskNotifier"
+import type { TaskNotifierService } from "@identify-face/core/TaskNotifier"
+import { TaskStore } from "@identify-face/core/TaskStore"
 import type { TaskStoreService } from "@identify-face/core/TaskStore"
+import { fileUrlAt, toTaskObject } from "@identify-face/core/TaskView"
 import * as VideoSource from "@identify-face/core/VideoSource"
 import * as VideoStore from "@identify-face/core/VideoStore"
+import * as WebhookOutbox from "@identify-face/core/WebhookOutbox"
+import * as Webhooks from "@identify-face/core/Webhooks"
 import { MODEL } from "@identify-face/core/Wire"
 import SqliteDatabase from "better-sqlite3"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -31,9 +41,11 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { startReceiver } from "../../bullmq/test/helpers/receiver.js"
+import type { Answer } from "../../bullmq/test/helpers/receiver.js"
 import * as SqliteStore from "../src/SqliteStore.js"
-import { migrate, migrations } from "../src/internal/sqlite/migrations.js"
-import * as Tasks from "../src/internal/sqlite/tasks.js"
+import * as WebhookSender from "../src/WebhookSender.js"
+import { migrations } from "../src/internal/sqlite/migrations.js"
 import { tempDir } from "./support/tempDir.js"
 
 const NOW = 1_764_140_000_000
@@ -210,9 +222,10 @@ describe("SqliteStore migrations", () => {
     Effect.gen(function* () {
       const filename = yield* databaseFile
       const task = pendingTask()
+      // A file of version 1 holding a task: the task's row as this version writes it, the later tables gone.
+      yield* withStores(filename, (stores) => stores.tasks.insert(task))
       yield* withRawDatabase(filename, (db) => {
-        migrate(db, migrations.slice(0, 1))
-        Effect.runSync(Tasks.make(db).insert(task))
+        db.exec("DROP TABLE idempotency_keys; DROP TABLE webhook_outbox; DELETE FROM migrations WHERE version > 1")
       })
       expect(yield* versions(filename)).toEqual([1])
       const found = yield* withStores(filename, (stores) =>
@@ -369,5 +382,167 @@ describe("SqliteStore with the engine across a restart", () => {
       const task = yield* engine.get(tenant, twice.id)
       yield* stop
       expect(task).toMatchObject({ _tag: "failed", attempts: 2, error: { code: "014002099" } })
+    }))
+})
+
+describe("SqliteStore webhook outbox", () => {
+  const ended = () => {
+    const running = Task.start(pendingTask({ callbackUrl: "https://hooks.example.com/done" }), NOW + 1)
+    return Task.fail(running, new UnsupportedResolutionError({ message: "resolution 640x480 is not 720p or 1080p" }), NOW + 2)
+  }
+  const rowsOf = (filename: string) =>
+    withRawDatabase(filename, (db) => db.prepare("SELECT task_id, due_at, attempts, claim FROM webhook_outbox ORDER BY task_id").all())
+
+  it.scoped("owes a callback from the write that ends a task with a callback_url, once, and forgets it with the task", () =>
+    Effect.gen(function* () {
+      const filename = yield* databaseFile
+      const { outbox, tasks } = yield* SqliteStore.make({ filename })
+      const failed = ended()
+      const cancelled = Task.cancel(pendingTask({ callbackUrl: "https://hooks.example.com/done" }), NOW + 3)
+      yield* keep(tasks, Task.start(pendingTask({ id: failed.id, callbackUrl: "https://hooks.example.com/done" }), NOW + 1))
+      yield* keep(tasks, Task.complete(Task.start(pendingTask(), NOW), { faces: [], usage: { cost: "0", discount: 0 }, unitDeduction: "1" }, NOW + 1))
+      expect(yield* outbox.due(NOW + DAY, 10)).toEqual([])
+
+      yield* tasks.modify(failed.id, () => Either.right(failed))
+      yield* keep(tasks, cancelled)
+      // A later write to an ended task owes nothing more.
+      yield* tasks.modify(failed.id, (task) => Either.right({ ...task, updatedAt: NOW + 9 }))
+      expect(yield* rowsOf(filename)).toEqual(
+        [
+          { task_id: failed.id, due_at: NOW + 2, attempts: 0, claim: null },
+          { task_id: cancelled.id, due_at: NOW + 3, attempts: 0, claim: null }
+        ].sort((a, b) => a.task_id.localeCompare(b.task_id))
+      )
+      expect(yield* outbox.due(NOW + 2, 10)).toEqual([failed.id])
+
+      yield* tasks.remove(failed.id)
+      expect(yield* outbox.due(NOW + DAY, 10)).toEqual([cancelled.id])
+    }))
+
+  it.scoped("lets one token at a time hold a callback, counting the attempts, and settles it", () =>
+    Effect.gen(function* () {
+      const filename = yield* databaseFile
+      const { outbox, tasks } = yield* SqliteStore.make({ filename })
+      const task = ended()
+      yield* keep(tasks, task)
+      expect(yield* outbox.claim(task.id, "a", NOW + 2, NOW + 1000)).toBe(1)
+      expect(yield* outbox.claim(task.id, "b", NOW + 2, NOW + 1000)).toBe(0)
+      expect(yield* outbox.due(NOW + 999, 10)).toEqual([])
+      expect(yield* outbox.renew(task.id, "b", NOW + 5000)).toBe(false)
+      expect(yield* outbox.renew(task.id, "a", NOW + 5000)).toBe(true)
+      // Its claim ran out: another takes it over, and the first can no longer settle it.
+      expect(yield* outbox.claim(task.id, "b", NOW + 5000, NOW + 6000)).toBe(2)
+      expect(yield* outbox.settle(task.id, "a", {})).toBe(false)
+      expect(yield* outbox.settle(task.id, "b", { retryAt: NOW + 7000 })).toBe(true)
+      expect(yield* outbox.due(NOW + 6999, 10)).toEqual([])
+      expect(yield* outbox.claim(task.id, "c", NOW + 7000, NOW + 8000)).toBe(3)
+      // Handed back uncounted: the next attempt is the third again.
+      expect(yield* outbox.settle(task.id, "c", { retryAt: NOW + 7000, refund: true })).toBe(true)
+      expect(yield* outbox.claim(task.id, "d", NOW + 7000, NOW + 8000)).toBe(3)
+      expect(yield* outbox.settle(task.id, "d", {})).toBe(true)
+      expect(yield* rowsOf(filename)).toEqual([])
+    }))
+
+  it.scopedLive("makes a callback claimed by a killed process due when the file opens again, its attempt counted", () =>
+    Effect.gen(function* () {
+      const filename = yield* databaseFile
+      const task = ended()
+      yield* withStores(filename, ({ outbox, tasks }) =>
+        Effect.zipRight(keep(tasks, task), outbox.claim(task.id, "killed", NOW + 2, Number.MAX_SAFE_INTEGER))
+      )
+      const { outbox } = yield* SqliteStore.make({ filename })
+      expect(yield* outbox.due(Date.now(), 10)).toEqual([task.id])
+      expect(yield* outbox.claim(task.id, "next", Date.now(), Date.now() + 1000)).toBe(2)
+    }))
+})
+
+describe("SqliteStore webhook outbox with core's deliverer", () => {
+  const PUBLIC_URL = "https://api.example.com"
+  const SECRET = Webhooks.generateSecret()
+
+  /** A receiver for the length of the scope. */
+  const receiver = (answer: (id: string, nth: number) => Answer) =>
+    Effect.acquireRelease(Effect.promise(() => startReceiver(answer)), (started) => Effect.promise(() => started.close()))
+
+  /** Core's deliverer over the outbox of `filename`, in a scope of its own closed by the caller: a process that can be stopped. */
+  const startDeliverer = (filename: string, host: string, retryDelays: ReadonlyArray<Duration.DurationInput>) =>
+    Effect.gen(function* () {
+      const allowHost = (candidate: string) => candidate === host
+      const process = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        WebhookOutbox.layer({ secret: SECRET, retryDelays, pollInterval: "50 millis", allowHost }).pipe(
+          Layer.provide(WebhookSender.layer({ allowHost })),
+          Layer.provide(Config.layer({ publicUrl: PUBLIC_URL })),
+          Layer.provideMerge(SqliteStore.layer({ filename }))
+        ),
+        process
+      )
+      return { tasks: Context.get(context, TaskStore), notifier: Context.get(context, TaskNotifier), stop: Scope.close(process, Exit.void) }
+    })
+
+  /** Ends a task with a callback to `url` as the engine does: the final write, then the notifier. */
+  const endTask = (tasks: TaskStoreService, notifier: TaskNotifierService, url: string) =>
+    Effect.gen(function* () {
+      const now = Date.now()
+      const running = Task.start(pendingTask({ callbackUrl: url, createdAt: now, updatedAt: now, expiresAt: now + DAY }), now)
+      const task = Task.complete(
+        running,
+        { faces: [{ faceId: "0", imageKey: makeFileKey(), startMs: 0, endMs: 5200 }], usage: { cost: "0.0000", discount: 0 }, unitDeduction: "1" },
+        now
+      )
+      yield* keep(tasks, task)
+      yield* notifier.finished(task)
+      return task
+    })
+
+  it.scopedLive("delivers a callback byte for byte as core's in-memory delivery, retried with the same webhook-id", () =>
+    Effect.gen(function* () {
+      const filename = yield* databaseFile
+      const callbacks = yield* receiver((_id, nth) => (nth === 1 ? "fail" : "ok"))
+      const { notifier, tasks } = yield* startDeliverer(filename, callbacks.host, ["300 millis"])
+      const task = yield* endTask(tasks, notifier, callbacks.url)
+      const received = yield* Effect.promise(() => callbacks.waitFor((all) => all.some((one) => one.answer === "ok")))
+      expect(received.map((one) => [one.id, one.answer])).toEqual([[task.id, "fail"], [task.id, "ok"]])
+
+      // What the embedded server sent before the outbox: core's in-memory delivery of the same task.
+      const memory = yield* Webhooks.make({ secret: SECRET, allowHost: (host) => host === callbacks.host }).pipe(
+        Effect.provide(Layer.merge(WebhookSender.layer({ allowHost: (host) => host === callbacks.host }), Config.layer({ publicUrl: PUBLIC_URL })))
+      )
+      yield* memory.finished(task)
+      const [inMemory] = yield* Effect.promise(() => callbacks.waitFor((all) => all.length === 3)).pipe(Effect.map((all) => all.slice(2)))
+      expect(received[1]!.body).toBe(inMemory!.body)
+      expect(received[1]!.body).toBe(JSON.stringify(toTaskObject(task, fileUrlAt(PUBLIC_URL))))
+      const secret = yield* Webhooks.tenantSecret(SECRET, tenant.id)
+      for (const one of received) {
+        expect(yield* Client.verifyWebhook({ headers: one.headers, body: one.body }, secret)).toMatchObject({ id: task.id, status: "completed" })
+      }
+      yield* Effect.sleep("400 millis")
+      expect(callbacks.received()).toHaveLength(3)
+    }))
+
+  it.scopedLive("makes after a restart the retry that was waiting at the stop, on schedule, with the same webhook-id", () =>
+    Effect.gen(function* () {
+      const filename = yield* databaseFile
+      const callbacks = yield* receiver((_id, nth) => (nth === 1 ? "fail" : "ok"))
+      const first = yield* startDeliverer(filename, callbacks.host, ["2 seconds"])
+      const task = yield* endTask(first.tasks, first.notifier, callbacks.url)
+      const [failed] = yield* Effect.promise(() => callbacks.waitFor((all) => all.length === 1))
+      const failedAt = Date.now()
+      type OwedRow = { readonly attempts: number; readonly claim: string | null; readonly due_at: number } | undefined
+      const owedRow = withRawDatabase(filename, (db): OwedRow =>
+        db.prepare<[], NonNullable<OwedRow>>("SELECT attempts, claim, due_at FROM webhook_outbox").get()
+      )
+      // Stopped once the failed attempt is settled, while its retry waits.
+      const owed = yield* owedRow.pipe(Effect.repeat(Schedule.recurUntil((row: OwedRow) => row?.claim === null).pipe(Schedule.addDelay(() => "20 millis"))))
+      yield* first.stop
+      expect(yield* owedRow).toEqual(owed)
+      expect(owed).toMatchObject({ attempts: 1, claim: null })
+      expect(owed!.due_at - failedAt).toBeGreaterThan(1000)
+
+      yield* startDeliverer(filename, callbacks.host, ["2 seconds"])
+      const received = yield* Effect.promise(() => callbacks.waitFor((all) => all.length === 2))
+      expect(Date.now()).toBeGreaterThanOrEqual(owed!.due_at)
+      expect(received.map((one) => [one.id, one.answer])).toEqual([[task.id, "fail"], [task.id, "ok"]])
+      expect(received[1]!.body).toBe(failed!.body)
     }))
 })

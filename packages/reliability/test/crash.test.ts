@@ -1,9 +1,10 @@
 /**
  * The embedded server (a demo app as a child process) killed with SIGKILL mid-task, and stopped
  * with SIGTERM: no acknowledged task is lost or left stuck, and the service serves afterwards.
+ * Killed while a callback waits for a retry and while the retry is in flight: the callback arrives.
  */
 import { describe, expect, it } from "vitest"
-import { runCrash } from "../src/crash.js"
+import { runCrash, runWebhookCrash } from "../src/crash.js"
 import { runGracefulStop } from "../src/shutdown.js"
 
 describe("the embedded server", () => {
@@ -13,6 +14,20 @@ describe("the embedded server", () => {
     expect(run.counts).toEqual({ created: run.counts.created, completed: run.counts.created, failed: 0, lost: 0, stuck: 0, duplicated: 0 })
     expect(run.counts.created).toBeGreaterThanOrEqual(4)
     expect(run.afterwards).toEqual({ healthz: 200, task: "completed" })
+  })
+
+  it("killed while a callback waits for its retry, then while the retry is in flight, delivers it after a restart", { timeout: 180_000 }, async () => {
+    const run = await runWebhookCrash()
+    console.log(`webhook crash: ${JSON.stringify({ ...run, delivered: undefined, task: undefined })}`)
+    expect(run.received).toEqual([
+      { id: run.taskId, answer: "fail" },
+      { id: run.taskId, answer: "hang" },
+      { id: run.taskId, answer: "ok" }
+    ])
+    // The claim a killed server held is released at the start, not waited out (30 s).
+    expect(run.resentAfterMs).toBeLessThan(15_000)
+    expect(run.delivered).toEqual(run.task)
+    expect(run.task.status).toBe("completed")
   })
 
   it.each(["hono-demo", "express-demo"] as const)("%s stopped with SIGTERM mid-task answers the upload in flight, exits 0 in time and hands the task back", async (app) => {

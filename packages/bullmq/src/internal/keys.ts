@@ -26,6 +26,15 @@ export const keysOf = (prefix: string) => ({
   file: (key: string) => `${prefix}:file:${key}`,
   /** The set of a session's screenshot keys, for deleting them together. */
   sessionFiles: (sessionId: string) => `${prefix}:session-files:${sessionId}`,
+  /**
+   * The webhook outbox: sorted set of the ids of ended tasks whose callback is owed, scored by when
+   * it is next due (while one is being delivered, by when its claim runs out).
+   */
+  webhooksDue: `${prefix}:webhooks:due`,
+  /** Hash of task id to the delivery attempts of its callback started so far. */
+  webhookAttempts: `${prefix}:webhooks:attempts`,
+  /** Hash of task id to the token of the deliverer holding its callback's claim. */
+  webhookClaims: `${prefix}:webhooks:claims`,
   /** Pub/sub channel: a task id published here is stopped by the worker running it. */
   stopChannel: `${prefix}:${QUEUE_NAME}:stop`
 })

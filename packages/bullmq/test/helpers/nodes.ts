@@ -24,11 +24,11 @@ import type * as Scope from "effect/Scope"
 import { REDIS_URL } from "./redis.js"
 
 /** The services of an API node, to look into. */
-export const startApi = (prefix: string) =>
+export const startApi = (prefix: string, options: Omit<Distributed.ApiOptions, "url" | "prefix"> = {}) =>
   Effect.map(
     Layer.build(
       TaskEngine.layerOver.pipe(
-        Layer.provideMerge(Distributed.layerApi({ url: REDIS_URL, prefix })),
+        Layer.provideMerge(Distributed.layerApi({ ...options, url: REDIS_URL, prefix })),
         Layer.provideMerge(Config.layer())
       )
     ),
@@ -41,15 +41,19 @@ export const startApi = (prefix: string) =>
     })
   )
 
-/** Runs a worker with this analyzer for the length of the scope, logging only warnings; `video_url`s serve their own text. */
+/**
+ * Runs a worker with this analyzer for the length of the scope, logging only warnings; `video_url`s
+ * serve their own text. `options` adds to its layer's, e.g. `webhooks`.
+ */
 export const startWorker = (
   prefix: string,
   analyzer: FaceAnalyzerService,
-  worker: WorkerOptions = {}
+  worker: WorkerOptions = {},
+  options: Omit<Distributed.WorkerLayerOptions, "url" | "prefix" | "worker"> = {}
 ): Effect.Effect<void, unknown, Scope.Scope> =>
   Effect.asVoid(
     Layer.build(
-      Distributed.layerWorker({ url: REDIS_URL, prefix, videoSource: { fetchUrl: TestVideoSource.make() }, worker }).pipe(
+      Distributed.layerWorker({ videoSource: { fetchUrl: TestVideoSource.make() }, ...options, url: REDIS_URL, prefix, worker }).pipe(
         Layer.provide(Layer.succeed(FaceAnalyzer, analyzer)),
         Layer.provide(Pricing.layerFree)
       )

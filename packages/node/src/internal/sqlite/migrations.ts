@@ -40,6 +40,21 @@ export const migrations: ReadonlyArray<Migration> = [
       ) WITHOUT ROWID;
       CREATE INDEX idempotency_keys_expires_at ON idempotency_keys (expires_at);
     `
+  },
+  {
+    version: 3,
+    // The callbacks owed (see core's WebhookOutbox): a row is written with the write that ends its
+    // task, and deleted with the task. due_at is when it is next due, while claimed when the claim
+    // runs out; attempts counts the attempts started; claim is the claimant's token.
+    sql: `
+      CREATE TABLE webhook_outbox (
+        task_id TEXT PRIMARY KEY,
+        due_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        claim TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX webhook_outbox_due_at ON webhook_outbox (due_at);
+    `
   }
 ]
 
