@@ -5,11 +5,13 @@
  * memory through a 5 GB upload, and poll latency, analysis throughput and memory under 1,000
  * pollers. Exits 1 when a task was lost or left stuck.
  */
+import { loadavg } from "node:os"
 import { runKilledWorker } from "../../bullmq/test/helpers/distributed.js"
 import { countsOf, runCrash } from "./crash.js"
 import type { Counts } from "./crash.js"
 import { uploadHuge } from "./hugeUpload.js"
-import { makeLoadClip, runPollLoad } from "./load.js"
+import { makeLoadClip, metTarget, runPollLoad, TARGET } from "./load.js"
+import type { LoopDelay } from "./load.js"
 import { makeDataDir, startDemo } from "./servers.js"
 
 const ROUNDS = Number(process.env.ROUNDS ?? 10)
@@ -75,10 +77,18 @@ try {
 
 console.log("1,000 pollers (at the server's X-Poll-After-Ms) while the real analysis runs (hono-demo, 8 s 720p clip, 3 analyses each way):")
 const load = await runPollLoad({ clip: await makeLoadClip(), pollers: 1000, runs: 3, settleMs: 15_000 })
-console.log(`  steady polls: ${load.steady.count}, p50 ${load.steady.p50} ms, p99 ${load.steady.p99} ms, max ${load.steady.max} ms; errors ${load.errors}`)
-console.log(`  1,000 polls at once: p50 ${load.burst.p50} ms, p99 ${load.burst.p99} ms, max ${load.burst.max} ms`)
+const loopDelay = (delay: LoopDelay) => `the pollers' own event-loop delay p99 ${delay.p99} ms, max ${delay.max} ms`
+console.log(
+  `  steady polls: ${load.steady.count} (${load.pollsPerSecond}/s at a ${load.hintMs} ms hint), p50 ${load.steady.p50} ms, p99 ${load.steady.p99} ms, ` +
+    `max ${load.steady.max} ms; errors ${load.errors}; ${loopDelay(load.steadyClientDelay)}`
+)
+console.log(`  1,000 polls at once: p50 ${load.burst.p50} ms, p99 ${load.burst.p99} ms, max ${load.burst.max} ms; ${loopDelay(load.burstClientDelay)}`)
 console.log(`  analysis ms without load ${load.analysisMs.idle.join(", ")}; with it ${load.analysisMs.loaded.join(", ")}; throughput ratio ${load.throughputRatio}`)
 console.log(`  server peak RSS ${(load.serverPeakRss / MB).toFixed(0)} MB; afterwards healthz ${load.afterwards.healthz}, new task ${load.afterwards.task}`)
+console.log(
+  `  target (steady p99 under ${TARGET.steadyP99Ms} ms, throughput ratio at least ${TARGET.throughputRatio}): ${metTarget(load) ? "met" : "NOT met"}; ` +
+    `load average ${loadavg().map((load) => load.toFixed(2)).join(", ")}`
+)
 
 const failed = crash.broken + distributed.broken + crash.total.lost + crash.total.stuck + distributed.total.lost + distributed.total.stuck
 process.exit(failed === 0 ? 0 : 1)

@@ -622,7 +622,9 @@ const transcript = async (baseUrl: string) => {
   await a.upload("no parts here", "multipart/form-data; boundary=abc")
   await a.upload(new Uint8Array(MAX_VIDEO_BYTES + 1), "video/mp4")
   const fromUpload = { model: MODEL, input: [{ params: { video_id: videoId } }] }
-  await a.create(fromUpload, { idempotencyKey: "parity" })
+  const fromUploadTask = json<TaskObject>(await a.create(fromUpload, { idempotencyKey: "parity" }))
+  // The replay answers the task as it is now: finished, so that no implementation is caught mid-way.
+  await a.waitFor(fromUploadTask.id, finished)
   await a.create(fromUpload, { idempotencyKey: "parity" })
   await a.create({ model: MODEL, video_url: url.plain }, { idempotencyKey: "parity" })
   const failing = json<TaskObject>(await a.create({ model: MODEL, video_url: url.lowResolution }))

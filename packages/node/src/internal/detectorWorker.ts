@@ -4,6 +4,7 @@
 import { parentPort, workerData } from "node:worker_threads"
 import type { Detection, DetectOptions } from "./FaceDetector.js"
 import { createHumanDetector, type HumanDetectorOptions } from "./humanDetector.js"
+import { lowerThreadPriority } from "./priority.js"
 
 /** Main thread to worker: detect faces in a frame whose buffer was transferred. */
 export interface DetectRequest {
@@ -23,6 +24,8 @@ export type WorkerMessage =
 
 const port = parentPort
 if (port === null) throw new Error("detectorWorker must run in a worker thread")
+// A frame blocks this thread for 50-100 ms: behind the event loop that answers requests, not beside it.
+lowerThreadPriority()
 const post = (message: WorkerMessage) => port.postMessage(message)
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process"
 import { accessSync, constants } from "node:fs"
 import { createRequire } from "node:module"
 import { delimiter, join } from "node:path"
+import { lowerChildPriority } from "./priority.js"
 
 /** Absolute paths of the two binaries the analysis uses. */
 export interface FfmpegBinaries {
@@ -112,7 +113,8 @@ export class StderrTail {
 }
 
 /**
- * Runs a binary to completion and returns its whole stdout. The child is killed (SIGKILL) when the
+ * Runs a binary to completion and returns its whole stdout, at a lower CPU priority (see
+ * `priority.ts`) than this process. The child is killed (SIGKILL) when the
  * signal aborts or the timeout passes, and the promise settles only once it has exited.
  */
 export const runToCompletion = (command: string, args: ReadonlyArray<string>, options: RunOptions = {}): Promise<Buffer> =>
@@ -122,6 +124,7 @@ export const runToCompletion = (command: string, args: ReadonlyArray<string>, op
       return
     }
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] })
+    lowerChildPriority(child.pid)
     const chunks: Array<Buffer> = []
     const stderr = new StderrTail()
     let failure: FfmpegError | undefined
