@@ -1,18 +1,20 @@
 /**
  * The whole analysis against ffmpeg's decode-only time, in one process: `npm run bench`.
  *
- *   node --conditions=@identify-face/source --import tsx tools/bench/index.ts [--input clip.mp4] [--sample-fps 2.5] [--workers N]
+ *   node --conditions=@identify-face/source --import tsx tools/bench/index.ts [--input clip.mp4] [--sample-fps 2.5] [--workers N] [--rounds 3]
  *
  * Without --input it builds (once, cached in the OS temp folder) a 60 s 1080p30 H.264 clip of the
  * test photos with known faces: a hard cut between two people at one place, gaps under and over
- * a second, two faces side by side, stretches without a face, a zoom and a pan. Prints each stage's
- * time, the ratio of the analysis to decode-only in wall and CPU time (target 2.5x, goal 1.5x; on a
- * shared machine the CPU ratio is the steadier one), the process's peak RSS
+ * a second, two faces side by side, stretches without a face, a zoom and a pan. Runs decode-only
+ * and the analysis in turn, `--rounds` times, and prints each stage's time, the ratio of the
+ * analysis to decode-only in wall and CPU time per round and their medians (target 2.5x, goal
+ * 1.5x; on a shared machine the CPU ratio is the steadier one), the process's peak RSS
  * (worker threads included, ffmpeg children not) and the faces found against the truth.
  */
-import { readFileSync, statSync } from "node:fs"
+import { readdirSync, readFileSync, statSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { parseArgs } from "node:util"
+import type { Analysis } from "@identify-face/core/FaceAnalyzer"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { resolveFfmpegBinaries, runToCompletion } from "../../packages/node/src/internal/ffmpeg.js"
@@ -24,7 +26,8 @@ const { values } = parseArgs({
   options: {
     input: { type: "string" },
     "sample-fps": { type: "string" },
-    workers: { type: "string", default: String(availableParallelism()) }
+    workers: { type: "string", default: String(availableParallelism()) },
+    rounds: { type: "string", default: "3" }
   }
 })
 
@@ -65,13 +68,26 @@ const benchClip = (): Promise<FaceClip> =>
 const millis = (start: number) => Math.round(performance.now() - start)
 
 /**
- * CPU time used so far by this process (worker threads included) and its finished children
- * (ffmpeg), in ms: steadier than wall time on a shared machine. Linux only: children's time is
- * read from /proc (fields 16 and 17, cutime and cstime, in 1/100 s).
+ * CPU time used so far by this process (worker threads included) and its children (ffmpeg, and the
+ * spawner process with the children it ran), in ms: steadier than wall time on a shared machine.
+ * Linux only: read from /proc (utime, stime, cutime and cstime, in 1/100 s).
  */
+const statFields = (pid: number | "self"): Array<string> => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+  } catch {
+    return [] // it has exited since the listing
+  }
+}
 const childrenCpuMs = (): number => {
-  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? []
-  return (Number(fields[13]) + Number(fields[14])) * 10
+  const reaped = statFields("self")
+  // A running child (the analysis's spawner process) with the children it has reaped (ffmpeg, ffprobe).
+  const running = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => statFields(Number(name)))
+    .filter((fields) => Number(fields[1]) === process.pid)
+    .reduce((sum, fields) => sum + Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]), 0)
+  return (Number(reaped[13]) + Number(reaped[14]) + running) * 10
 }
 const cpuMs = (): number => {
   const own = process.cpuUsage()
@@ -83,18 +99,24 @@ const clip: FaceClip = values.input === undefined ? await benchClip() : { path: 
 console.log(`input ${clip.path} (${(statSync(clip.path).size / 2 ** 20).toFixed(1)} MiB; ready in ${millis(start)} ms)`)
 
 const { ffmpeg } = resolveFfmpegBinaries()
-start = performance.now()
-let cpuStart = cpuMs()
-let childrenCpuStart = 0
-await runToCompletion(ffmpeg, ["-v", "error", "-nostdin", "-i", clip.path, "-map", "0:v:0", "-f", "null", "-"])
-const decodeOnlyMs = millis(start)
-const decodeOnlyCpuMs = cpuMs() - cpuStart
-console.log(`decode-only (ffmpeg -f null): ${decodeOnlyMs} ms, ${Math.round(decodeOnlyCpuMs)} ms CPU`)
+/** ffmpeg decoding the clip and nothing else: the baseline, in wall and CPU ms. */
+const decodeOnly = async () => {
+  const started = performance.now()
+  const cpuStarted = cpuMs()
+  await runToCompletion(ffmpeg, ["-v", "error", "-nostdin", "-i", clip.path, "-map", "0:v:0", "-f", "null", "-"])
+  return { wallMs: millis(started), cpuMs: cpuMs() - cpuStarted }
+}
+
+const median = (values: ReadonlyArray<number>) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN
 
 const options: NodeFaceAnalyzer.NodeFaceAnalyzerOptions = {
   poolSize: Number(values.workers),
   ...(values["sample-fps"] === undefined ? {} : { sampleFps: Number(values["sample-fps"]) })
 }
+const rounds = Number(values.rounds)
+const wallRatios: Array<number> = []
+const cpuRatios: Array<number> = []
+// Baseline and analysis alternate, so a neighbour's load or the CPU's clock weighs on both alike.
 const analysis = await Effect.runPromise(
   Effect.scoped(
     Effect.gen(function* () {
@@ -102,18 +124,31 @@ const analysis = await Effect.runPromise(
       const analyzer = yield* NodeFaceAnalyzer.make(options)
       console.log(`detector pool start (${options.poolSize} workers, models loaded): ${millis(start)} ms`)
       const video = { path: clip.path, bytes: statSync(clip.path).size, stream: Stream.empty }
-      cpuStart = cpuMs()
-      childrenCpuStart = childrenCpuMs()
-      return yield* analyzer.analyze(video, () => Effect.void)
+      let last: Analysis | undefined
+      for (let round = 1; round <= rounds; round++) {
+        const baseline = yield* Effect.promise(decodeOnly)
+        const cpuStarted = cpuMs()
+        const childrenCpuStarted = childrenCpuMs()
+        last = yield* analyzer.analyze(video, () => Effect.void)
+        const analysisCpuMs = cpuMs() - cpuStarted
+        const { probe, coarse, refine, screenshots, analyze = Number.NaN } = last.timings
+        wallRatios.push(analyze / baseline.wallMs)
+        cpuRatios.push(analysisCpuMs / baseline.cpuMs)
+        console.log(
+          `round ${round}: decode-only ${baseline.wallMs} ms, ${Math.round(baseline.cpuMs)} ms CPU; ` +
+            `analysis ${analyze} ms = probe ${probe} + coarse ${coarse} + refine ${refine} + screenshots ${screenshots} ms, ` +
+            `${Math.round(analysisCpuMs)} ms CPU (${Math.round(childrenCpuMs() - childrenCpuStarted)} of it in ffmpeg and ffprobe); ` +
+            `${wallRatios.at(-1)!.toFixed(2)}x wall, ${cpuRatios.at(-1)!.toFixed(2)}x CPU`
+        )
+      }
+      return last!
     })
   )
 )
 
-const analysisCpuMs = cpuMs() - cpuStart
-const analysisChildrenCpuMs = childrenCpuMs() - childrenCpuStart
-const { probe, coarse, refine, screenshots, analyze } = analysis.timings
-console.log(`analysis: ${analyze} ms = probe ${probe} + coarse ${coarse} + refine ${refine} + screenshots ${screenshots} ms; ${Math.round(analysisCpuMs)} ms CPU (${Math.round(analysisChildrenCpuMs)} of it in ffmpeg and ffprobe)`)
-console.log(`ratio analysis / decode-only: ${((analyze ?? 0) / decodeOnlyMs).toFixed(2)}x wall (target 2.5x, goal 1.5x), ${(analysisCpuMs / decodeOnlyCpuMs).toFixed(2)}x CPU`)
+console.log(
+  `ratio analysis / decode-only, median of ${rounds} rounds: ${median(wallRatios).toFixed(2)}x wall (target 2.5x, goal 1.5x), ${median(cpuRatios).toFixed(2)}x CPU`
+)
 console.log(`peak RSS of this process (worker threads included, ffmpeg children not): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
 
 const frameOf = (ms: number) => (ms / FRAME_MS).toFixed(1)

@@ -257,14 +257,13 @@ const screenshotCrop = (
   const isBest = ({ frame, detection: { box } }: FaceTrack.Observation) =>
     frame.frameIndex === best.frameIndex && box.x === best.box.x && box.y === best.box.y && box.width === best.box.width && box.height === best.box.height
   const track = faceTracks.find((candidate) => candidate.observations.some(isBest))
-  let chosen: { readonly crop: RgbFrame; readonly quality: number } | undefined
+  let chosen: { readonly detection: FaceTrack.Detection; readonly quality: number } | undefined
   for (const { frame, detection, usable } of track?.observations ?? []) {
-    const crop = crops.cropOf(detection)
-    if (crop === undefined || !usable || frame.frameIndex < interval.firstFrame || frame.frameIndex > interval.lastFrame) continue
+    if (!crops.has(detection) || !usable || frame.frameIndex < interval.firstFrame || frame.frameIndex > interval.lastFrame) continue
     const quality = FaceTrack.quality(detection, frame)
-    if (chosen === undefined || quality > chosen.quality) chosen = { crop, quality }
+    if (chosen === undefined || quality > chosen.quality) chosen = { detection, quality }
   }
-  return chosen?.crop
+  return chosen === undefined ? undefined : crops.cropOf(chosen.detection)
 }
 
 const encodeScreenshot = (image: RgbFrame, region: Region = { left: 0, top: 0, width: image.width, height: image.height }): Promise<Buffer> =>
@@ -329,6 +328,26 @@ const mayChangeBetween = (
   })
 }
 
+// Buffers of dropped frames kept for the next ones: 64 is more than the frames between two samples.
+const MAX_SPARE_BUFFERS = 64
+
+/**
+ * The buffers of frames the coarse pass dropped (most frames between samples), read into again:
+ * a new buffer for every frame of a minute of video made the garbage collector a tenth of the CPU.
+ */
+const recycledBuffers = () => {
+  const spare: Array<Uint8Array> = []
+  return {
+    take: (bytes: number): Uint8Array => {
+      const buffer = spare.pop()
+      return buffer !== undefined && buffer.byteLength === bytes ? buffer : new Uint8Array(bytes)
+    },
+    giveBack: (frames: ReadonlyArray<DecodedFrame>): void => {
+      for (const frame of frames) if (spare.length < MAX_SPARE_BUFFERS) spare.push(frame.data)
+    }
+  }
+}
+
 /**
  * Frames between samples, kept from the coarse pass up to `maxBytes` so that refinement need not
  * decode them again (seeking costs decoding from the keyframe before, often seconds of video).
@@ -337,11 +356,13 @@ const heldFrames = (maxBytes: number, indexOf: (timeMs: number) => number) => {
   const frames = new Map<number, DecodedFrame>()
   let bytes = 0
   return {
-    hold: (group: ReadonlyArray<DecodedFrame>): void => {
+    /** Holds the frames if they fit; whether they did. */
+    hold: (group: ReadonlyArray<DecodedFrame>): boolean => {
       const size = group.reduce((sum, frame) => sum + frame.data.byteLength, 0)
-      if (bytes + size > maxBytes) return
+      if (bytes + size > maxBytes) return false
       bytes += size
       for (const frame of group) frames.set(indexOf(frame.timeMs), frame)
+      return true
     },
     /** The frames of these indexes, handed over, or undefined when one of them is not held. */
     take: (indexes: ReadonlyArray<number>): ReadonlyArray<DecodedFrame> | undefined => {
@@ -407,7 +428,8 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
       // detected, and the frames between two samples where a face may change are held for refinement.
       const held = heldFrames(MAX_HELD_BYTES, (timeMs) => FaceTrack.frameIndexAt(timing, timeMs))
       const samples: Array<FaceTrack.FrameDetections> = []
-      const crops = new SampleCrops<FaceTrack.Detection>(MAX_CROP_BYTES)
+      const crops = new SampleCrops<FaceTrack.Detection>(MAX_CROP_BYTES, checked.colorSpace)
+      const spareBuffers = recycledBuffers()
       const fullSize = { sampleFps: settings.sampleFps, width: checked.width, height: checked.height, onFrame: crops.addFrame }
       const samplesAt = sampler(settings.sampleFps)
       const isSample = (timeMs: number) => {
@@ -417,14 +439,17 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
       }
       yield* timed(
         "coarse",
-        abortableStream((signal) => bySample(decodeFrames({ ...decodeBase, fullSize, signal }), isSample)).pipe(
+        abortableStream((signal) =>
+          bySample(decodeFrames({ ...decodeBase, fullSize, frameBuffer: spareBuffers.take, signal }), isSample)
+        ).pipe(
           Stream.mapEffect(
             ({ sample, between }): Effect.Effect<DetectedGroup, InternalGenerationError> =>
               sample === undefined ? Effect.succeed({ detections: undefined, between }) : Effect.map(detect(sample), (detections) => ({ detections, between })),
             { concurrency: inFlight }
           ),
           Stream.runForEach(({ detections, between }) => {
-            if (between.length > 0 && mayChangeBetween(samples.at(-1), detections, timing, rules())) held.hold(between)
+            const kept = between.length > 0 && mayChangeBetween(samples.at(-1), detections, timing, rules()) && held.hold(between)
+            if (!kept) spareBuffers.giveBack(between)
             if (detections === undefined) {
               // The last group: the video ends with its last frame (an audio track may run longer).
               const lastTimeMs = between.at(-1)?.timeMs ?? samples.at(-1)?.timeMs

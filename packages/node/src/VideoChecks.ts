@@ -68,6 +68,8 @@ export interface CheckedVideo extends VideoMetadata {
   readonly startTimeMs: number
   /** The video stream's index in the file, as in ffmpeg's `-map 0:<index>`. */
   readonly streamIndex: number
+  /** How its YUV turns into RGB (e.g. `bt709`); undefined when untagged. */
+  readonly colorSpace: string | undefined
 }
 
 /** The errors the checks refuse a video with: one per requirement, 014002110 to 014002115. */
@@ -249,6 +251,7 @@ export const check = (
       codec: stream.codec,
       rotation: stream.rotation,
       startTimeMs: media.startTimeMs,
-      streamIndex: stream.index
+      streamIndex: stream.index,
+      colorSpace: stream.colorSpace
     }
   })

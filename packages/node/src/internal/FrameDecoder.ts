@@ -20,6 +20,21 @@ export interface RgbFrame {
   readonly data: Uint8Array
 }
 
+/**
+ * A frame in ffmpeg's `yuv420p` layout, as decoded (no conversion to RGB): the Y plane, then the U
+ * and the V plane at half the width and height (rounded up), rows top to bottom, no padding.
+ */
+export interface YuvFrame {
+  readonly width: number
+  readonly height: number
+  readonly data: Uint8Array
+  /** See {@link DecodedFrame.timeMs}. */
+  readonly timeMs: number
+}
+
+/** Bytes of a {@link YuvFrame} of this size. */
+export const yuvFrameBytes = (width: number, height: number): number => width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2)
+
 /** A decoded frame and when it is shown. */
 export interface DecodedFrame extends RgbFrame {
   /**
@@ -41,13 +56,14 @@ export interface FullSizeSamples {
   readonly width: number
   readonly height: number
   /**
-   * Called with each one, RGB at full size, in order and before the decoding ends. It arrives around
+   * Called with each one, at full size and in YUV (converting every sample to RGB would cost ffmpeg
+   * more than converting the few regions kept), in order and before the decoding ends. It arrives around
    * the time of the downscaled frame of the same source frame, not necessarily before it. Its
    * buffer is lent: it is reused once the returned promise settles, so a stream of large frames
    * allocates nothing per frame (allocating them made the garbage collector cost more CPU than the
    * screenshots they save). Up to `LENT_FULL_FRAMES` are lent at once; past that, decoding waits.
    */
-  readonly onFrame: (frame: DecodedFrame) => Promise<void> | void
+  readonly onFrame: (frame: YuvFrame) => Promise<void> | void
 }
 
 /** Which frames to decode, at what size. */
@@ -77,6 +93,11 @@ export interface DecodeOptions extends RunOptions {
   readonly endMs?: number | undefined
   /** Stop after this many frames, so ffmpeg decodes no further than the last one wanted. */
   readonly maxFrames?: number | undefined
+  /**
+   * The buffer each frame is read into. Default: a new one. A consumer done with most frames can
+   * hand their buffers back this way, so that decoding allocates (and the collector frees) little.
+   */
+  readonly frameBuffer?: ((bytes: number) => Uint8Array) | undefined
   /** Also hand over full-size samples (see {@link FullSizeSamples}), read from a second pipe. */
   readonly fullSize?: FullSizeSamples | undefined
 }
@@ -113,7 +134,7 @@ const inputArguments = (options: DecodeOptions): Array<string> => {
 const SCALED_LOG = "scaled"
 const FULL_LOG = "full"
 const showinfo = (label: string) => `showinfo@${label}=checksum=0`
-const RAW_RGB = ["-vsync", "passthrough", "-pix_fmt", "rgb24", "-f", "rawvideo"]
+const raw = (pixelFormat: "rgb24" | "yuv420p") => ["-vsync", "passthrough", "-pix_fmt", pixelFormat, "-f", "rawvideo"]
 
 /**
  * ffmpeg arguments that write the selected frames as raw RGB to `scaledOutput` (and the full-size
@@ -127,15 +148,15 @@ const decodeArguments = (options: DecodeOptions, scaledOutput: string, fullOutpu
   const full = options.fullSize
   const stream = options.streamIndex === undefined ? "0:v:0" : `0:${options.streamIndex}`
   if (full === undefined || fullOutput === undefined) {
-    return [...inputArguments(options), ...["-map", stream, "-vf", `${selected}${scaled}`], ...frames, ...RAW_RGB, "-y", scaledOutput]
+    return [...inputArguments(options), ...["-map", stream, "-vf", `${selected}${scaled}`], ...frames, ...raw("rgb24"), "-y", scaledOutput]
   }
   const fullSelect = `select='${sampleTerm(full.sampleFps, options.videoStartMs ?? 0)}'`
   const graph = `[${stream}]${selected}split=2[all][samples];[all]${scaled}[scaled];[samples]${fullSelect},${showinfo(FULL_LOG)}[full]`
   return [
     ...inputArguments(options),
     ...["-filter_complex", graph],
-    ...["-map", "[scaled]", ...frames, ...RAW_RGB, "-y", scaledOutput],
-    ...["-map", "[full]", ...RAW_RGB, "-y", fullOutput]
+    ...["-map", "[scaled]", ...frames, ...raw("rgb24"), "-y", scaledOutput],
+    ...["-map", "[full]", ...raw("yuv420p"), "-y", fullOutput]
   ]
 }
 
@@ -262,21 +283,21 @@ class BufferPool {
 }
 
 /**
- * Reads raw RGB frames from a named pipe, each with the time its output logged for it. fs reads
+ * Reads raw frames (RGB or YUV, `size.bytes` each) from a named pipe, each with the time its output logged for it. fs reads
  * straight into the frames, where a pipe stream would allocate (and the garbage collector free) a
  * chunk every 64 KiB. Each frame is read into the buffer `bufferFor` gives: a new one (so it can be
  * held, or transferred to a worker) or one of a few reused ones.
  */
 async function* fifoFrames(
   path: string,
-  size: { readonly width: number; readonly height: number },
+  size: { readonly width: number; readonly height: number; readonly bytes: number },
   times: FrameTimes,
   tail: StderrTail,
   bufferFor: (frameBytes: number) => Uint8Array | Promise<Uint8Array>
 ): AsyncGenerator<DecodedFrame, void, undefined> {
   const handle = await open(path, "r")
   try {
-    const frameBytes = size.width * size.height * 3
+    const frameBytes = size.bytes
     for (let index = 0; ; index++) {
       const frame = await bufferFor(frameBytes)
       let filled = 0
@@ -346,7 +367,7 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
       : (async () => {
           const pool = new BufferPool(LENT_FULL_FRAMES)
           const lent = new Set<Promise<void>>()
-          for await (const frame of fifoFrames(fullOutput, full, outputTimes(FULL_LOG), log.tail, pool.take)) {
+          for await (const frame of fifoFrames(fullOutput, { ...full, bytes: yuvFrameBytes(full.width, full.height) }, outputTimes(FULL_LOG), log.tail, pool.take)) {
             const returned = Promise.race([Promise.resolve().then(() => full.onFrame(frame)), stopped]).then(() => {
               lent.delete(returned)
               pool.give(frame.data)
@@ -359,7 +380,7 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
   // ffmpeg may die before it opens a FIFO, which would leave its reader waiting for a writer.
   void exited.then(() => fifos.releaseReaders())
   try {
-    yield* fifoFrames(fifos.paths[SCALED_LOG], options, outputTimes(SCALED_LOG), log.tail, (bytes) => new Uint8Array(bytes))
+    yield* fifoFrames(fifos.paths[SCALED_LOG], { ...options, bytes: options.width * options.height * 3 }, outputTimes(SCALED_LOG), log.tail, options.frameBuffer ?? ((bytes) => new Uint8Array(bytes)))
     const code = await exited
     await fullSamples
     if (failure !== undefined) throw failure

@@ -3,7 +3,7 @@
  * coarse sample, cut from that sample's full-size frame, so no frame is decoded a second time for
  * a screenshot (seeking to one costs decoding from the keyframe before it, often seconds of video).
  */
-import type { DecodedFrame, RgbFrame } from "./FrameDecoder.js"
+import type { RgbFrame, YuvFrame } from "./FrameDecoder.js"
 
 /** A region of a frame, in its pixels. */
 export interface Region {
@@ -19,12 +19,69 @@ export interface SampleFace<Face> {
   readonly region: (full: { readonly width: number; readonly height: number }) => Region
 }
 
-const cut = (frame: RgbFrame, region: Region): RgbFrame => {
-  const row = region.width * 3
-  const data = new Uint8Array(row * region.height)
-  for (let y = 0; y < region.height; y++) {
-    const from = ((region.top + y) * frame.width + region.left) * 3
-    data.set(frame.data.subarray(from, from + row), y * row)
+// Luma weights of red and blue (Kr, Kb) of each YUV matrix, by ffprobe's `color_space` name.
+const MATRICES: Record<string, readonly [number, number]> = {
+  bt709: [0.2126, 0.0722],
+  bt2020nc: [0.2627, 0.0593],
+  bt2020c: [0.2627, 0.0593],
+  smpte240m: [0.212, 0.087]
+}
+// BT.601 (smpte170m, bt470bg) otherwise: what ffmpeg assumes for a video without a tag.
+const BT601: readonly [number, number] = [0.299, 0.114]
+
+const clampByte = (value: number) => (value < 0 ? 0 : value > 255 ? 255 : Math.round(value))
+
+/** The part of a `yuv420p` frame around a region, from even coordinates so its chroma stays aligned, and where the region lies in it. */
+const cutYuv = (frame: YuvFrame, region: Region): { readonly part: YuvFrame; readonly region: Region } => {
+  const left = region.left & ~1
+  const top = region.top & ~1
+  const width = Math.min(frame.width - left, region.width + region.left - left)
+  const height = Math.min(frame.height - top, region.height + region.top - top)
+  const chromaWidth = Math.ceil(width / 2)
+  const chromaHeight = Math.ceil(height / 2)
+  const data = new Uint8Array(width * height + 2 * chromaWidth * chromaHeight)
+  const frameChromaWidth = Math.ceil(frame.width / 2)
+  const frameUPlane = frame.width * frame.height
+  const frameVPlane = frameUPlane + frameChromaWidth * Math.ceil(frame.height / 2)
+  for (let y = 0; y < height; y++) {
+    const from = (top + y) * frame.width + left
+    data.set(frame.data.subarray(from, from + width), y * width)
+  }
+  for (let y = 0; y < chromaHeight; y++) {
+    const from = (top / 2 + y) * frameChromaWidth + left / 2
+    data.set(frame.data.subarray(frameUPlane + from, frameUPlane + from + chromaWidth), width * height + y * chromaWidth)
+    data.set(frame.data.subarray(frameVPlane + from, frameVPlane + from + chromaWidth), width * height + (chromaHeight + y) * chromaWidth)
+  }
+  return {
+    part: { width, height, data, timeMs: frame.timeMs },
+    region: { left: region.left - left, top: region.top - top, width: region.width, height: region.height }
+  }
+}
+
+/**
+ * A region of a `yuv420p` frame as RGB, for a limited-range (16-235) video: what ffmpeg gives for
+ * `-pix_fmt yuv420p`, as it brings full-range (`yuvj420p`) sources into that range.
+ */
+export const cutToRgb = (frame: YuvFrame, region: Region, colorSpace: string | undefined): RgbFrame => {
+  const [kr, kb] = MATRICES[colorSpace ?? ""] ?? BT601
+  const kg = 1 - kr - kb
+  const chromaWidth = Math.ceil(frame.width / 2)
+  const uPlane = frame.width * frame.height
+  const vPlane = uPlane + chromaWidth * Math.ceil(frame.height / 2)
+  const data = new Uint8Array(region.width * region.height * 3)
+  let out = 0
+  for (let y = region.top; y < region.top + region.height; y++) {
+    const chromaRow = (y >> 1) * chromaWidth
+    for (let x = region.left; x < region.left + region.width; x++) {
+      const luma = ((frame.data[y * frame.width + x]! - 16) * 255) / 219
+      const cb = ((frame.data[uPlane + chromaRow + (x >> 1)]! - 128) * 255) / 224
+      const cr = ((frame.data[vPlane + chromaRow + (x >> 1)]! - 128) * 255) / 224
+      const red = luma + 2 * (1 - kr) * cr
+      const blue = luma + 2 * (1 - kb) * cb
+      data[out++] = clampByte(red)
+      data[out++] = clampByte((luma - kr * red - kb * blue) / kg)
+      data[out++] = clampByte(blue)
+    }
   }
   return { width: region.width, height: region.height, data }
 }
@@ -41,17 +98,22 @@ const cut = (frame: RgbFrame, region: Region): RgbFrame => {
  */
 export class SampleCrops<Face> {
   private readonly waiting = new Map<number, { readonly ordinal: number; readonly faces: ReadonlyArray<SampleFace<Face>> }>()
-  private readonly pending = new Map<number, { readonly frame: DecodedFrame; readonly done: () => void }>()
-  private readonly crops = new Map<Face, { readonly ordinal: number; readonly image: RgbFrame }>()
+  private readonly pending = new Map<number, { readonly frame: YuvFrame; readonly done: () => void }>()
+  // Kept in YUV, half the bytes of RGB; only the few chosen for screenshots are converted.
+  private readonly crops = new Map<Face, { readonly ordinal: number; readonly part: YuvFrame; readonly region: Region }>()
   private bytes = 0
   private samples = 0
   private newest = Number.NEGATIVE_INFINITY
   private keepEvery = 1
 
-  constructor(private readonly maxBytes: number) {}
+  /** `colorSpace`: the video's YUV matrix (`VideoChecks`' `colorSpace`). */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly colorSpace: string | undefined
+  ) {}
 
   /** A full-size sample frame, as `decodeFrames` lends it: settles once the frame is no longer needed. */
-  readonly addFrame = (frame: DecodedFrame): Promise<void> => {
+  readonly addFrame = (frame: YuvFrame): Promise<void> => {
     const sample = this.waiting.get(frame.timeMs)
     for (const timeMs of this.waiting.keys()) if (timeMs <= frame.timeMs) this.waiting.delete(timeMs)
     if (sample !== undefined) this.keep(frame, sample.ordinal, sample.faces)
@@ -80,14 +142,20 @@ export class SampleCrops<Face> {
     this.pending.delete(timeMs)
   }
 
-  /** The region kept for a face, if its sample's crops were kept. */
-  readonly cropOf = (face: Face): RgbFrame | undefined => this.crops.get(face)?.image
+  /** Whether a region was kept for a face. */
+  readonly has = (face: Face): boolean => this.crops.has(face)
 
-  private keep(frame: DecodedFrame, ordinal: number, faces: ReadonlyArray<SampleFace<Face>>): void {
+  /** The region kept for a face, as RGB, if its sample's crops were kept. */
+  readonly cropOf = (face: Face): RgbFrame | undefined => {
+    const crop = this.crops.get(face)
+    return crop === undefined ? undefined : cutToRgb(crop.part, crop.region, this.colorSpace)
+  }
+
+  private keep(frame: YuvFrame, ordinal: number, faces: ReadonlyArray<SampleFace<Face>>): void {
     for (const { face, region } of faces) {
-      const image = cut(frame, region(frame))
-      this.crops.set(face, { ordinal, image })
-      this.bytes += image.data.byteLength
+      const { part, region: within } = cutYuv(frame, region(frame))
+      this.crops.set(face, { ordinal, part, region: within })
+      this.bytes += part.data.byteLength
     }
     // The first sample's crops always stay: it is a multiple of every step.
     while (this.bytes > this.maxBytes && this.keepEvery <= this.samples) this.thinOut()
@@ -95,10 +163,10 @@ export class SampleCrops<Face> {
 
   private thinOut(): void {
     this.keepEvery *= 2
-    for (const [face, { ordinal, image }] of this.crops) {
+    for (const [face, { ordinal, part }] of this.crops) {
       if (ordinal % this.keepEvery === 0) continue
       this.crops.delete(face)
-      this.bytes -= image.data.byteLength
+      this.bytes -= part.data.byteLength
     }
   }
 }

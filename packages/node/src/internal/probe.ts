@@ -33,6 +33,8 @@ export interface ProbedVideoStream {
   readonly fps: number
   /** The stream's own duration in milliseconds, when the container states one. */
   readonly durationMs: number | undefined
+  /** How its YUV turns into RGB (ffprobe's `color_space`, e.g. `bt709`); undefined when untagged. */
+  readonly colorSpace: string | undefined
 }
 
 /** A video stream as it is displayed (after rotation metadata is applied), with its container's timing. */
@@ -65,6 +67,7 @@ interface StreamJson {
   readonly duration?: string
   readonly disposition?: { readonly attached_pic?: number }
   readonly tags?: { readonly rotate?: string }
+  readonly color_space?: string
   readonly side_data_list?: ReadonlyArray<{ readonly rotation?: number }>
 }
 
@@ -102,7 +105,8 @@ const toVideoStream = (stream: StreamJson, position: number): ProbedVideoStream 
     height: swap ? width : height,
     rotation,
     fps: parseRate(stream.avg_frame_rate) || parseRate(stream.r_frame_rate),
-    durationMs: parseMs(stream.duration)
+    durationMs: parseMs(stream.duration),
+    colorSpace: stream.color_space === "unknown" ? undefined : stream.color_space
   }
 }
 
