@@ -5,8 +5,8 @@
  * itself (autorotate).
  */
 import { execFile, spawn } from "node:child_process"
-import { constants } from "node:fs"
-import { mkdtemp, open, rm } from "node:fs/promises"
+import { constants, mkdtempSync, rmSync } from "node:fs"
+import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -232,26 +232,41 @@ class DecoderLog {
   }
 }
 
-/** Named pipes in a fresh temporary folder, one per output. */
-const makeFifos = async <Name extends string>(names: ReadonlyArray<Name>) => {
-  const directory = await mkdtemp(join(tmpdir(), "identify-face-frames-"))
-  const paths = Object.fromEntries(names.map((name) => [name, join(directory, `${name}.rgb`)])) as Record<Name, string>
-  await promisify(execFile)("mkfifo", Object.values<string>(paths))
+/**
+ * Named pipes, made a few at a time in one temporary folder and reused by later decodings: making
+ * one takes a process (mkfifo), and in a server holding a few hundred MB every spawn stalls its
+ * event loop for tens of milliseconds. The folder goes when the process exits.
+ */
+const fifos = (() => {
+  const free: Array<string> = []
+  let folder: string | undefined
+  let made = 0
   return {
-    paths,
-    /** Opens and closes each writing end, so a reader still waiting to open its FIFO finds it empty. */
-    releaseReaders: () =>
-      Promise.all(
-        Object.values<string>(paths).map((path) =>
-          open(path, constants.O_WRONLY | constants.O_NONBLOCK).then(
-            (handle) => handle.close(),
-            () => undefined // ENXIO: no reader is waiting
-          )
-        )
-      ),
-    remove: () => rm(directory, { recursive: true, force: true })
+    take: async (): Promise<string> => {
+      const reused = free.pop()
+      if (reused !== undefined) return reused
+      if (folder === undefined) {
+        const created = mkdtempSync(join(tmpdir(), "identify-face-frames-"))
+        folder = created
+        process.once("exit", () => rmSync(created, { recursive: true, force: true }))
+      }
+      const batch = Array.from({ length: 4 }, () => join(folder!, `${made++}.fifo`))
+      await promisify(execFile)("mkfifo", batch)
+      free.push(...batch.slice(1))
+      return batch[0]!
+    },
+    /** Only once nothing has it open any more: a pipe's unread bytes go when its last end closes. */
+    give: (path: string): void => {
+      free.push(path)
+    },
+    /** Opens and closes the writing end, so a reader still waiting to open the FIFO finds it empty. */
+    releaseReader: (path: string): Promise<void> =>
+      open(path, constants.O_WRONLY | constants.O_NONBLOCK).then(
+        (handle) => handle.close(),
+        () => undefined // ENXIO: no reader is waiting
+      )
   }
-}
+})()
 
 // Full-size frames lent at once: one per sample in detection (see NodeFaceAnalyzer) and two more,
 // so that ffmpeg, which cannot write past a frame nobody takes, never waits on the detector.
@@ -327,14 +342,15 @@ async function* fifoFrames(
 export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<DecodedFrame, void, undefined> {
   const ffmpeg = options.ffmpeg ?? resolveFfmpegBinaries().ffmpeg
   const full = options.fullSize
-  const fifos = await makeFifos(full === undefined ? [SCALED_LOG] : [SCALED_LOG, FULL_LOG])
+  const scaledOutput = await fifos.take()
+  const fullOutput = full === undefined ? undefined : await fifos.take()
+  const pipes = fullOutput === undefined ? [scaledOutput] : [scaledOutput, fullOutput]
   // Checked here, after the last wait before ffmpeg starts and the signal is listened to.
   if (options.signal?.aborted === true) {
-    await fifos.remove()
+    pipes.forEach(fifos.give)
     throw new FfmpegError("aborted", "decoding aborted before start")
   }
-  const fullOutput = full === undefined ? undefined : fifos.paths[FULL_LOG]
-  const child = spawn(ffmpeg, decodeArguments(options, fifos.paths[SCALED_LOG], fullOutput), { stdio: ["ignore", "ignore", "pipe"] })
+  const child = spawn(ffmpeg, decodeArguments(options, scaledOutput, fullOutput), { stdio: ["ignore", "ignore", "pipe"] })
   lowerChildPriority(child.pid)
   const log = new DecoderLog(options.videoStartMs ?? 0, full === undefined ? [SCALED_LOG] : [SCALED_LOG, FULL_LOG])
   let failure: FfmpegError | undefined
@@ -378,9 +394,9 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
           await Promise.all(lent)
         })().catch((error: unknown) => kill(error instanceof FfmpegError ? error : new FfmpegError("output", String(error))))
   // ffmpeg may die before it opens a FIFO, which would leave its reader waiting for a writer.
-  void exited.then(() => fifos.releaseReaders())
+  const readersReleased = exited.then(() => Promise.all(pipes.map(fifos.releaseReader)))
   try {
-    yield* fifoFrames(fifos.paths[SCALED_LOG], { ...options, bytes: options.width * options.height * 3 }, outputTimes(SCALED_LOG), log.tail, options.frameBuffer ?? ((bytes) => new Uint8Array(bytes)))
+    yield* fifoFrames(scaledOutput, { ...options, bytes: options.width * options.height * 3 }, outputTimes(SCALED_LOG), log.tail, options.frameBuffer ?? ((bytes) => new Uint8Array(bytes)))
     const code = await exited
     await fullSamples
     if (failure !== undefined) throw failure
@@ -392,7 +408,8 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
     stopFullSamples.abort()
     await exited
     await fullSamples
-    await fifos.remove()
+    await readersReleased
+    pipes.forEach(fifos.give)
   }
   if (failure !== undefined) throw failure
 }
