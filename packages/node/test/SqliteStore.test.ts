@@ -546,3 +546,26 @@ describe("SqliteStore webhook outbox with core's deliverer", () => {
       expect(received[1]!.body).toBe(failed!.body)
     }))
 })
+
+// Polls read a task far more often than it changes: the task store decodes a task again only when
+// its stored JSON changed, whoever changed it.
+describe("SqliteStore task reads", () => {
+  it.scoped("answer the task decoded before while it is unchanged, and the new one once another connection changed it", () =>
+    Effect.gen(function* () {
+      const filename = join(yield* tempDir("sqlite-reads"), "identify-face.db")
+      // Two connections to one file, as a restarted process beside a running one would be.
+      const reader = (yield* SqliteStore.make({ filename })).tasks
+      const writer = (yield* SqliteStore.make({ filename })).tasks
+      const task = pendingTask()
+      yield* writer.insert(task)
+      const first = Option.getOrThrow(yield* reader.get(task.id))
+      expect(first).toEqual(task)
+      expect(Option.getOrThrow(yield* reader.get(task.id))).toBe(first)
+
+      const started: Task.Task = { ...task, _tag: "processing", progress: 0.5, updatedAt: NOW + 1000, attempts: 1 }
+      yield* writer.modify(task.id, () => Either.right(started))
+      expect(yield* reader.get(task.id)).toEqual(Option.some(started))
+      yield* writer.remove(task.id)
+      expect(yield* reader.get(task.id)).toEqual(Option.none())
+    }))
+})

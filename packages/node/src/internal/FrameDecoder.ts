@@ -32,8 +32,16 @@ export interface YuvFrame {
   readonly timeMs: number
 }
 
+/** Where the planes of a {@link YuvFrame} of this size start, the chroma planes' row length, and its bytes. */
+export const yuvLayout = (width: number, height: number) => {
+  const chromaWidth = Math.ceil(width / 2)
+  const chromaBytes = chromaWidth * Math.ceil(height / 2)
+  const uPlane = width * height
+  return { chromaWidth, uPlane, vPlane: uPlane + chromaBytes, bytes: uPlane + 2 * chromaBytes }
+}
+
 /** Bytes of a {@link YuvFrame} of this size. */
-export const yuvFrameBytes = (width: number, height: number): number => width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2)
+export const yuvFrameBytes = (width: number, height: number): number => yuvLayout(width, height).bytes
 
 /** A decoded frame and when it is shown. */
 export interface DecodedFrame extends RgbFrame {

@@ -3,7 +3,7 @@
  * coarse sample, cut from that sample's full-size frame, so no frame is decoded a second time for
  * a screenshot (seeking to one costs decoding from the keyframe before it, often seconds of video).
  */
-import type { RgbFrame, YuvFrame } from "./FrameDecoder.js"
+import { yuvLayout, type RgbFrame, type YuvFrame } from "./FrameDecoder.js"
 
 /** A region of a frame, in its pixels. */
 export interface Region {
@@ -37,20 +37,18 @@ const cutYuv = (frame: YuvFrame, region: Region): { readonly part: YuvFrame; rea
   const top = region.top & ~1
   const width = Math.min(frame.width - left, region.width + region.left - left)
   const height = Math.min(frame.height - top, region.height + region.top - top)
-  const chromaWidth = Math.ceil(width / 2)
-  const chromaHeight = Math.ceil(height / 2)
-  const data = new Uint8Array(width * height + 2 * chromaWidth * chromaHeight)
-  const frameChromaWidth = Math.ceil(frame.width / 2)
-  const frameUPlane = frame.width * frame.height
-  const frameVPlane = frameUPlane + frameChromaWidth * Math.ceil(frame.height / 2)
+  const source = yuvLayout(frame.width, frame.height)
+  const part = yuvLayout(width, height)
+  const data = new Uint8Array(part.bytes)
   for (let y = 0; y < height; y++) {
     const from = (top + y) * frame.width + left
     data.set(frame.data.subarray(from, from + width), y * width)
   }
-  for (let y = 0; y < chromaHeight; y++) {
-    const from = (top / 2 + y) * frameChromaWidth + left / 2
-    data.set(frame.data.subarray(frameUPlane + from, frameUPlane + from + chromaWidth), width * height + y * chromaWidth)
-    data.set(frame.data.subarray(frameVPlane + from, frameVPlane + from + chromaWidth), width * height + (chromaHeight + y) * chromaWidth)
+  for (let y = 0; y < Math.ceil(height / 2); y++) {
+    const from = (top / 2 + y) * source.chromaWidth + left / 2
+    const to = y * part.chromaWidth
+    data.set(frame.data.subarray(source.uPlane + from, source.uPlane + from + part.chromaWidth), part.uPlane + to)
+    data.set(frame.data.subarray(source.vPlane + from, source.vPlane + from + part.chromaWidth), part.vPlane + to)
   }
   return {
     part: { width, height, data, timeMs: frame.timeMs },
@@ -65,9 +63,7 @@ const cutYuv = (frame: YuvFrame, region: Region): { readonly part: YuvFrame; rea
 export const cutToRgb = (frame: YuvFrame, region: Region, colorSpace: string | undefined): RgbFrame => {
   const [kr, kb] = MATRICES[colorSpace ?? ""] ?? BT601
   const kg = 1 - kr - kb
-  const chromaWidth = Math.ceil(frame.width / 2)
-  const uPlane = frame.width * frame.height
-  const vPlane = uPlane + chromaWidth * Math.ceil(frame.height / 2)
+  const { chromaWidth, uPlane, vPlane } = yuvLayout(frame.width, frame.height)
   const data = new Uint8Array(region.width * region.height * 3)
   let out = 0
   for (let y = region.top; y < region.top + region.height; y++) {
