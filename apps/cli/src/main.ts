@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url"
 import * as Client from "@identify-face/core/Client"
 import * as Server from "@identify-face/core/Server"
 import type { FaceResult } from "@identify-face/core/Wire"
-import { NodeServer } from "@identify-face/node"
+import { NodeFaceAnalyzer, NodeServer } from "@identify-face/node"
 import { UsageError, parse, usage } from "./Arguments.js"
 import type { Arguments } from "./Arguments.js"
 import { progressLine, table } from "./Report.js"
@@ -35,7 +35,9 @@ const EMBEDDED_ORIGIN = "http://identify-face.local"
 const embedded = (): Connection => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "identify-face-cli-"))
   const apiKey = randomBytes(24).toString("base64url")
-  const handler = Server.makeWebHandler(NodeServer.layer({ dataDir, apiKeys: [apiKey], config: { publicUrl: EMBEDDED_ORIGIN } }))
+  // In this process too, unlike a server's: nothing here answers others while it runs.
+  const analyzer = NodeFaceAnalyzer.layer()
+  const handler = Server.makeWebHandler(NodeServer.layer({ dataDir, apiKeys: [apiKey], config: { publicUrl: EMBEDDED_ORIGIN }, analyzer }))
   const inProcessFetch = ((input: RequestInfo | URL, init?: RequestInit) => handler.handle(new Request(input, init))) as typeof fetch
   return {
     client: Client.makePromise({ baseUrl: EMBEDDED_ORIGIN, apiKey, fetch: inProcessFetch, poll: { initialDelay: "200 millis", maxDelay: "1 second" } }),

@@ -22,12 +22,9 @@
  * @since 0.1.0
  */
 import { accessSync, constants } from "node:fs"
-import { mkdtemp, rm } from "node:fs/promises"
-import { availableParallelism, tmpdir } from "node:os"
-import { join } from "node:path"
-import { InvalidConfigError, defaults } from "@identify-face/core/Config"
+import { availableParallelism } from "node:os"
+import { InvalidConfigError } from "@identify-face/core/Config"
 import { InternalGenerationError } from "@identify-face/core/Errors"
-import type { VideoError } from "@identify-face/core/Errors"
 import { FaceAnalyzer } from "@identify-face/core/FaceAnalyzer"
 import type { AnalyzedFace, FaceAnalyzerService, ProgressReporter } from "@identify-face/core/FaceAnalyzer"
 import * as FaceTrack from "@identify-face/core/FaceTrack"
@@ -48,7 +45,7 @@ import type { FfmpegBinaries } from "./internal/ffmpeg.js"
 import { decodeFrameAt, decodeFrames } from "./internal/FrameDecoder.js"
 import { SampleCrops, type Region } from "./internal/SampleCrops.js"
 import type { DecodedFrame, DecodeOptions, RgbFrame } from "./internal/FrameDecoder.js"
-import { writeCapped } from "./internal/intake/files.js"
+import { videoPath } from "./internal/intake/files.js"
 import { fitWithin } from "./internal/probe.js"
 
 /** Options of {@link make}; every one is checked when the analyzer is made. */
@@ -201,18 +198,6 @@ const abortable = <A>(what: string, run: (signal: AbortSignal) => Promise<A>): E
       controller.abort()
       return settled
     })
-  })
-
-/** Writes a video's bytes to a file in a temporary folder that is removed with the scope. */
-const spool = (stream: Video["stream"]): Effect.Effect<string, VideoError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const directory = yield* Effect.acquireRelease(
-      Effect.promise(() => mkdtemp(join(tmpdir(), "identify-face-analysis-"))),
-      (path) => Effect.promise(() => rm(path, { recursive: true, force: true }))
-    )
-    const path = join(directory, "video")
-    yield* writeCapped(stream, path, defaults.maxVideoBytes)
-    return path
   })
 
 /** Progress that only moves forward, reported in steps of at least 1%. */
@@ -393,7 +378,7 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
         })
       const report = forwardProgress(onProgress)
 
-      const path = video.path ?? (yield* spool(video.stream))
+      const path = yield* videoPath(video)
       const checked = yield* timed("probe", VideoChecks.check({ path, bytes: video.bytes }, { binaries: settings.binaries }))
       yield* report(PROGRESS.probe)
       if (!(checked.fps > 0)) return yield* new InternalGenerationError({ message: "the video's frame rate is unknown" })
@@ -545,6 +530,14 @@ const analyzer = (settings: Settings, pool: DetectorPool): FaceAnalyzerService =
     )
 
   return { analyze }
+}
+
+/**
+ * Checks `options` as {@link make} does, throwing `Config.InvalidConfigError` naming the wrong one
+ * or the missing ffmpeg: for an analyzer that runs this one elsewhere (`AnalysisProcess`).
+ */
+export const checkOptions = (options: NodeFaceAnalyzerOptions): void => {
+  settingsOf(options)
 }
 
 /**

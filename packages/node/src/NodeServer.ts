@@ -1,7 +1,8 @@
 /**
  * The embedded default: the whole API on one machine with no other service. Tasks, idempotency
  * keys and the webhook outbox in SQLite, uploads and screenshots on disk, all under one data
- * directory; `video_url`s fetched SSRF-safely; the real analysis on worker threads; `callback_url`
+ * directory; `video_url`s fetched SSRF-safely; the real analysis in a process of its own
+ * (`AnalysisProcess`), so that it never stalls the event loop that answers polls; `callback_url`
  * webhooks delivered from the outbox, so a crash or a restart loses none.
  *
  * @since 0.1.0
@@ -20,9 +21,10 @@ import * as WebhookOutbox from "@identify-face/core/WebhookOutbox"
 import * as Webhooks from "@identify-face/core/Webhooks"
 import * as Duration from "effect/Duration"
 import * as Layer from "effect/Layer"
+import * as AnalysisProcess from "./AnalysisProcess.js"
 import * as FileArtifactStore from "./FileArtifactStore.js"
 import * as FileVideoStore from "./FileVideoStore.js"
-import * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
+import type * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
 import * as SqliteStore from "./SqliteStore.js"
 import * as UrlFetcher from "./UrlFetcher.js"
 import * as WebhookSender from "./WebhookSender.js"
@@ -40,9 +42,9 @@ export interface NodeServerOptions {
   readonly config?: Partial<Config.IdentifyFaceConfig> | undefined
   /** A token bucket per key; no limit when unset. */
   readonly rateLimit?: RateLimit | undefined
-  /** Options of the real analysis. */
+  /** Options of the real analysis, which runs in a child process (`AnalysisProcess`). */
   readonly analysis?: NodeFaceAnalyzer.NodeFaceAnalyzerOptions | undefined
-  /** Another analyzer instead of the real one, e.g. the test double. */
+  /** Another analyzer instead of the real one in its process, e.g. the test double, or `NodeFaceAnalyzer.layer()` in this process. */
   readonly analyzer?: Layer.Layer<FaceAnalyzer> | undefined
   /** Hosts the SSRF guard lets through although they are local (development only). */
   readonly allowHost?: ((host: string) => boolean) | undefined
@@ -85,7 +87,7 @@ export const layer = (options: NodeServerOptions): Layer.Layer<HttpApiServices> 
         FileArtifactStore.layer({ dataDir: options.dataDir }),
         Pricing.layerFree,
         Authenticator.layerKeys(options.apiKeys),
-        options.analyzer ?? NodeFaceAnalyzer.layer(options.analysis),
+        options.analyzer ?? AnalysisProcess.layer(options.analysis),
         delivery
       ).pipe(Layer.provideMerge(SqliteStore.layer({ dataDir: options.dataDir })))
     )

@@ -4,6 +4,7 @@
  *
  * @since 0.1.0
  */
+export * as AnalysisProcess from "./AnalysisProcess.js"
 export * as FileArtifactStore from "./FileArtifactStore.js"
 export * as FileVideoStore from "./FileVideoStore.js"
 export * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"

@@ -5,6 +5,7 @@
  * Best effort: where the OS refuses (no permission, a child already gone), the work keeps the
  * priority it has.
  */
+import { readdirSync } from "node:fs"
 import { getPriority, setPriority } from "node:os"
 
 /** How many nice steps (Unix, -20 highest to 19 lowest) below its spawner heavy work runs. */
@@ -22,12 +23,17 @@ const lower = (pid: number) => {
   }
 }
 
+// Set once this whole process is heavy work: what it starts inherits its priority, lowered once.
+// In the environment, since a worker thread has a module of its own but a copy of the environment.
+const PROCESS_LOWERED = "IDENTIFY_FACE_PROCESS_LOWERED"
+const processLowered = () => process.env[PROCESS_LOWERED] === "1"
+
 /**
  * Lowers a child process just spawned: it takes effect before ffmpeg has loaded its libraries and
  * started its threads, which inherit it. `undefined` (a spawn that failed) is ignored.
  */
 export const lowerChildPriority = (pid: number | undefined): void => {
-  if (pid !== undefined) lower(pid)
+  if (pid !== undefined && !processLowered()) lower(pid)
 }
 
 /**
@@ -35,5 +41,16 @@ export const lowerChildPriority = (pid: number | undefined): void => {
  * names the calling thread there; elsewhere it names the whole process, so this does nothing.
  */
 export const lowerThreadPriority = (): void => {
-  if (process.platform === "linux") lower(0)
+  if (process.platform === "linux" && !processLowered()) lower(0)
+}
+
+/**
+ * Lowers this whole process, which does only heavy work (the analysis process): on Linux each of
+ * its threads, those Node started before this ran included, since a priority there is a thread's.
+ * The threads and children it starts afterwards inherit it and are not lowered again.
+ */
+export const lowerProcessPriority = (): void => {
+  if (process.platform === "linux") for (const thread of readdirSync("/proc/self/task")) lower(Number(thread))
+  else lower(process.pid)
+  process.env[PROCESS_LOWERED] = "1"
 }

@@ -1,14 +1,12 @@
-import { readdirSync, readFileSync } from "node:fs"
+import { readdirSync } from "node:fs"
 import { getPriority } from "node:os"
 import { describe, expect, it } from "vitest"
 import { DetectorPool } from "../../src/internal/DetectorPool.js"
 import { runToCompletion } from "../../src/internal/ffmpeg.js"
 import { HEAVY_WORK_NICENESS, lowerChildPriority } from "../../src/internal/priority.js"
+import { niceOf, niceOfThread } from "../support/proc.js"
 
-// The nice value of a `/proc/.../stat` line: field 19, the 17th after the command's closing parenthesis.
-const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])
-
-const threadNices = () => readdirSync("/proc/self/task").map((tid) => niceOf(readFileSync(`/proc/self/task/${tid}/stat`, "utf8")))
+const threadNices = () => readdirSync("/proc/self/task").map((tid) => niceOfThread("self", tid))
 
 const lowered = () => Math.min(19, getPriority() + HEAVY_WORK_NICENESS)
 

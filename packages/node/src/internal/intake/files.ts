@@ -1,14 +1,20 @@
 /**
- * Files for the stores and the fetcher: a capped, streaming write that leaves nothing behind when
- * it fails, a lazy read stream, and removal that never fails.
+ * Files for the stores, the fetcher and the analysis: a capped, streaming write that leaves nothing
+ * behind when it fails, a video's bytes on disk for a while, a lazy read stream, and removal that
+ * never fails.
  */
 import { createReadStream } from "node:fs"
-import { open, rm } from "node:fs/promises"
+import { mkdtemp, open, rm } from "node:fs/promises"
 import type { FileHandle } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { defaults } from "@identify-face/core/Config"
 import { capped } from "@identify-face/core/VideoStore"
-import type { VideoTooLargeError } from "@identify-face/core/Errors"
+import type { VideoError, VideoTooLargeError } from "@identify-face/core/Errors"
+import type { Video } from "@identify-face/core/VideoSource"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { fromReadable } from "./readable.js"
 
@@ -45,6 +51,20 @@ export const writeCapped = <E>(
       ),
     (file) => Effect.promise(() => file.close())
   ).pipe(Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : removeFile(path))))
+
+/** The path of a video on disk: its own, or a temporary file its bytes are written to, removed with the scope. */
+export const videoPath = (video: Video): Effect.Effect<string, VideoError, Scope.Scope> =>
+  video.path !== undefined
+    ? Effect.succeed(video.path)
+    : Effect.gen(function* () {
+        const directory = yield* Effect.acquireRelease(
+          Effect.promise(() => mkdtemp(join(tmpdir(), "identify-face-analysis-"))),
+          (path) => Effect.promise(() => rm(path, { recursive: true, force: true }))
+        )
+        const path = join(directory, "video")
+        yield* writeCapped(video.stream, path, defaults.maxVideoBytes)
+        return path
+      })
 
 /** The content of a file, read afresh each time the stream runs; a read failure is a defect. */
 export const fileStream = (path: string): Stream.Stream<Uint8Array> =>
