@@ -5,7 +5,7 @@
  * itself (autorotate).
  */
 import { execFile, spawn } from "node:child_process"
-import { constants, mkdtempSync, rmSync } from "node:fs"
+import { constants, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -240,10 +240,34 @@ class DecoderLog {
   }
 }
 
+const FIFO_FOLDER_PREFIX = "identify-face-frames-"
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Removes the pipe folders of processes that were killed before they could remove their own; best effort. */
+export const removeOrphanedFifoFolders = (): void => {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = name.startsWith(FIFO_FOLDER_PREFIX) ? Number.parseInt(name.slice(FIFO_FOLDER_PREFIX.length), 10) : Number.NaN
+    try {
+      if (pid > 0 && !isRunning(pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true })
+    } catch {
+      // Another user's: theirs to remove.
+    }
+  }
+}
+
 /**
  * Named pipes, made a few at a time in one temporary folder and reused by later decodings: making
  * one takes a process (mkfifo), and in a server holding a few hundred MB every spawn stalls its
- * event loop for tens of milliseconds. The folder goes when the process exits.
+ * event loop for tens of milliseconds. The folder, named after the process, goes when the process
+ * exits, or when a later process finds it was killed.
  */
 const fifos = (() => {
   const free: Array<string> = []
@@ -254,7 +278,8 @@ const fifos = (() => {
       const reused = free.pop()
       if (reused !== undefined) return reused
       if (folder === undefined) {
-        const created = mkdtempSync(join(tmpdir(), "identify-face-frames-"))
+        removeOrphanedFifoFolders()
+        const created = mkdtempSync(join(tmpdir(), `${FIFO_FOLDER_PREFIX}${process.pid}-`))
         folder = created
         process.once("exit", () => rmSync(created, { recursive: true, force: true }))
       }

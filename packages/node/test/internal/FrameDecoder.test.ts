@@ -1,10 +1,10 @@
 import { execFileSync } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { FfmpegError, resolveFfmpegBinaries } from "../../src/internal/ffmpeg.js"
-import { decodeFrameAt, decodeFrames, yuvFrameBytes, type DecodedFrame, type YuvFrame } from "../../src/internal/FrameDecoder.js"
+import { decodeFrameAt, decodeFrames, removeOrphanedFifoFolders, yuvFrameBytes, type DecodedFrame, type YuvFrame } from "../../src/internal/FrameDecoder.js"
 import { cutToRgb } from "../../src/internal/SampleCrops.js"
 import { fitWithin, probeVideo } from "../../src/internal/probe.js"
 
@@ -159,6 +159,21 @@ describe("decodeFrames", () => {
     const failed = collect(decodeFrames({ input: join(dir, "missing.mp4"), width: 64, height: 48 }))
     await expect(failed).rejects.toBeInstanceOf(FfmpegError)
     await expect(failed).rejects.toMatchObject({ reason: "exit" })
+  })
+})
+
+describe("named pipes", () => {
+  it("removes the pipe folders of killed processes, not those of live ones", () => {
+    // Past Linux's largest pid_max (2^22): no process has it.
+    const orphaned = mkdtempSync(join(tmpdir(), `identify-face-frames-${2 ** 22 + 1}-`))
+    const live = mkdtempSync(join(tmpdir(), `identify-face-frames-${process.pid}-`))
+    try {
+      removeOrphanedFifoFolders()
+      expect([existsSync(orphaned), existsSync(live)]).toEqual([false, true])
+    } finally {
+      rmSync(orphaned, { recursive: true, force: true })
+      rmSync(live, { recursive: true, force: true })
+    }
   })
 })
 
