@@ -4,7 +4,7 @@
  * over keep-alive connections, each waiting the server's `X-Poll-After-Ms` hint between polls as
  * the client does (the embedded server paces them: the hint grows with their number). Measures
  * the poll latency once the pace has settled, a burst of `pollers` polls at once, the analysis
- * time with and without the load, and the server's memory. The pollers share this process with
+ * time with and without the load, and the memory of the server and of its analysis process. The pollers share this process with
  * the test: the delay of its own event loop is measured too, so that a slow client is not taken
  * for a slow server.
  */
@@ -15,7 +15,7 @@ import type { PromiseClient } from "@identify-face/core/Client"
 import { watchTasks } from "../../bullmq/test/helpers/watch.js"
 import { makeClip } from "../../node/test/helpers/clips.js"
 import { HOPPER } from "../../node/test/helpers/faceClips.js"
-import { API_KEY, makeDataDir, memoryOf, startDemo, stillServes } from "./servers.js"
+import { API_KEY, childrenOf, makeDataDir, memoryOf, startDemo, stillServes } from "./servers.js"
 
 /** Percentiles of a set of latencies, in milliseconds. */
 export interface Latency {
@@ -57,6 +57,8 @@ export interface LoadRun {
   readonly throughputRatio: number
   /** The server's peak resident memory, bytes. */
   readonly serverPeakRss: number
+  /** Its analysis process's (`AnalysisProcess`), bytes. */
+  readonly analysisPeakRss: number
   readonly afterwards: { readonly healthz: number; readonly task: string | undefined }
 }
 
@@ -224,6 +226,7 @@ export const runPollLoad = async (options: {
       analysisMs: { idle, loaded },
       throughputRatio: Math.round((median(idle) / median(loaded)) * 100) / 100,
       serverPeakRss: memoryOf(pid).peak,
+      analysisPeakRss: Math.max(0, ...childrenOf(pid, "analysisProcess").map((child) => memoryOf(child).peak)),
       afterwards: await stillServes(server.url, client, video)
     }
   } finally {

@@ -3,7 +3,7 @@
  * so it can be killed), or the embedded API in this process (so a test can open the SSRF guard
  * with functions).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -89,6 +89,20 @@ export const memoryOf = (pid: number) => {
   const kilobytes = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? Number.NaN) * 1024
   return { rss: kilobytes("VmRSS"), peak: kilobytes("VmHWM") }
 }
+
+/** The pids of the live child processes of `pid` whose command line contains `named`. */
+export const childrenOf = (pid: number, named: string): Array<number> =>
+  readdirSync(`/proc/${pid}/task`)
+    .flatMap((thread) => readFileSync(`/proc/${pid}/task/${thread}/children`, "utf8").split(" "))
+    .filter((child) => child !== "")
+    .map(Number)
+    .filter((child) => {
+      try {
+        return readFileSync(`/proc/${child}/cmdline`, "utf8").includes(named)
+      } catch {
+        return false // exited meanwhile
+      }
+    })
 
 /** An upload for the scripted analyzer, which reads no video. */
 export const SCRIPTED_VIDEO = new Blob(["a clip for the scripted analyzer"])
