@@ -33,7 +33,11 @@ export interface ServerOptions {
   /**
    * Delivers `callback_url`s, signed with the tenant's secret (see {@link Webhooks}), through
    * `sender` (e.g. `@identify-face/node`'s `WebhookSender.layer()`). Needs `config.publicUrl`.
-   * Unset: a `callback_url` is checked and kept, and nothing is sent.
+   * The callbacks owed and their retries live in this process's memory, so a restart loses them.
+   * For delivery that survives one, leave this unset and provide a `TaskNotifier` from
+   * `WebhookOutbox.layer` over a task store that keeps an outbox, as `@identify-face/node`'s
+   * `NodeServer` and the Redis backend do. Unset: a `callback_url` is checked and kept, and nothing
+   * is sent unless a `TaskNotifier` is provided.
    */
   readonly webhooks?: Webhooks.WebhookOptions & { readonly sender: Layer.Layer<Webhooks.WebhookSender> }
 }
