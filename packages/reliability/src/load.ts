@@ -126,13 +126,19 @@ const poller = (url: string, agent: Agent) => {
   }
 }
 
-/** `count` clients polling `target()` at the hint's pace, each starting at a random moment of the first interval. */
-const startPollers = (url: string, agent: Agent, count: number, target: () => string) => {
+/**
+ * `count` clients polling `target()` at the hint's pace, or every `everyMs` when set, each starting
+ * at a random moment of the first interval.
+ */
+const startPollers = (url: string, agent: Agent, count: number, target: () => string, everyMs: number | undefined) => {
   const polls = poller(url, agent)
   let running = true
   const loops = Array.from({ length: count }, async () => {
-    await sleep(Math.random() * 1000)
-    while (running) await sleep(await polls.poll(target()))
+    await sleep(Math.random() * (everyMs ?? 1000))
+    while (running) {
+      const hint = await polls.poll(target())
+      await sleep(everyMs ?? hint)
+    }
   })
   return {
     ...polls,
@@ -175,6 +181,8 @@ export const runPollLoad = async (options: {
   readonly pollers: number
   readonly runs: number
   readonly settleMs: number
+  /** Each poller polls this often, ignoring the server's hint (a client that does not pace itself); default: at the hint. */
+  readonly pollEveryMs?: number | undefined
 }): Promise<LoadRun> => {
   const dataDir = makeDataDir()
   const server = await startDemo(dataDir.path)
@@ -195,7 +203,7 @@ export const runPollLoad = async (options: {
 
     let current = (await client.createTask({ videoId })).id
     const analyse = () => analysisTime(client, videoId, (id) => (current = id))
-    const pollers = startPollers(server.url, agent, options.pollers, () => current)
+    const pollers = startPollers(server.url, agent, options.pollers, () => current, options.pollEveryMs)
     // Analyses go on while the pace settles, so that the pollers always poll a running task.
     await watchTasks(client, [current], 120_000)
     for (const until = Date.now() + options.settleMs; Date.now() < until; ) await analyse()
