@@ -123,6 +123,20 @@ layer(AnalysisProcess.layer({ poolSize: 1 }), { timeout: "60 seconds", excludeTe
   )
 
   it.effect(
+    "goes on through SIGINT and SIGTERM, which a terminal or a service manager sends the whole group: its parent stops it",
+    () =>
+      Effect.gen(function* () {
+        const { fiber, analysisPid } = yield* decodingLong
+        process.kill(analysisPid, "SIGINT")
+        process.kill(analysisPid, "SIGTERM")
+        const analysis = yield* Fiber.join(fiber)
+        expect(analysis.faces.map((face) => [face.startMs, face.endMs])).toEqual([[0, 12_000]])
+        expect(isAlive(analysisPid)).toBe(true)
+      }),
+    60_000
+  )
+
+  it.effect(
     "runs an analysis whose process was killed again in a new process, and leaves no ffmpeg of the old one running",
     () =>
       Effect.gen(function* () {

@@ -1,7 +1,8 @@
 /**
  * The program of the analysis process `AnalysisProcess` forks: `NodeFaceAnalyzer` at lower
  * priority, driven over the IPC channel. It ends when the channel does, whether its parent
- * stopped it or died: running analyses are interrupted first, so no ffmpeg outlives it.
+ * stopped it or died: running analyses are interrupted first, so no ffmpeg outlives it. SIGINT
+ * and SIGTERM do not stop it (SIGKILL does).
  */
 import { InternalGenerationError, toErrorObject } from "@identify-face/core/Errors"
 import type { Analysis } from "@identify-face/core/FaceAnalyzer"
@@ -49,6 +50,9 @@ const ended = (id: number, exit: Exit.Exit<Analysis, unknown>): FromAnalysisProc
 
 const serve = () => {
   lowerProcessPriority()
+  // Its parent alone stops it, through the channel: a Ctrl-C or a service manager's SIGTERM reaches
+  // the whole group, and must not cut the analyses short before the parent hands their tasks back.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => undefined)
   let runtime: ManagedRuntime.ManagedRuntime<FaceAnalyzer, never> | undefined
   const running = new Map<number, Fiber.RuntimeFiber<Analysis, unknown>>()
 
