@@ -237,7 +237,7 @@ describe("NodeFaceAnalyzer options", () => {
         chmodSync(ffmpeg, 0o755)
         const analyzer = yield* NodeFaceAnalyzer.make({ poolSize: 1, ffmpegPath: ffmpeg })
         yield* analyzer.analyze(fileVideo(clips.tooShort.path), () => Effect.void)
-        expect(readFileSync(log, "utf8")).toMatch(/-f rawvideo -y \S+\.fifo/)
+        expect(readFileSync(log, "utf8")).toMatch(/-f rawvideo -y pipe:3/)
       }).pipe(Effect.scoped),
     30_000
   )

@@ -7,6 +7,7 @@
 import { execFile, spawn } from "node:child_process"
 import { constants, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { open } from "node:fs/promises"
+import type { FileHandle } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -291,15 +292,32 @@ const fifos = (() => {
     /** Only once nothing has it open any more: a pipe's unread bytes go when its last end closes. */
     give: (path: string): void => {
       free.push(path)
-    },
-    /** Opens and closes the writing end, so a reader still waiting to open the FIFO finds it empty. */
-    releaseReader: (path: string): Promise<void> =>
-      open(path, constants.O_WRONLY | constants.O_NONBLOCK).then(
-        (handle) => handle.close(),
-        () => undefined // ENXIO: no reader is waiting
-      )
+    }
   }
 })()
+
+/** Both ends of a FIFO, open. */
+interface FifoEnds {
+  readonly reader: FileHandle
+  readonly writer: FileHandle
+}
+
+/**
+ * Opens both ends of a FIFO without waiting for another process: the reader for this one, the
+ * writer to hand to ffmpeg as a file descriptor. ffmpeg then never opens the FIFO itself, where it
+ * would wait for ever for a reader killed meanwhile (e.g. an analysis process); once the reader is
+ * gone, its next write fails and it exits.
+ */
+const openFifo = async (path: string): Promise<FifoEnds> => {
+  // A non-blocking reader lets the writer open at once, and then the blocking reader does too.
+  const opener = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const writer = await open(path, constants.O_WRONLY)
+    return { reader: await open(path, constants.O_RDONLY), writer }
+  } finally {
+    await opener.close()
+  }
+}
 
 // Full-size frames lent at once: one per sample in detection (see NodeFaceAnalyzer) and two more,
 // so that ffmpeg, which cannot write past a frame nobody takes, never waits on the detector.
@@ -337,31 +355,26 @@ class BufferPool {
  * held, or transferred to a worker) or one of a few reused ones.
  */
 async function* fifoFrames(
-  path: string,
+  reader: FileHandle,
   size: { readonly width: number; readonly height: number; readonly bytes: number },
   times: FrameTimes,
   tail: StderrTail,
   bufferFor: (frameBytes: number) => Uint8Array | Promise<Uint8Array>
 ): AsyncGenerator<DecodedFrame, void, undefined> {
-  const handle = await open(path, "r")
-  try {
-    const frameBytes = size.bytes
-    for (let index = 0; ; index++) {
-      const frame = await bufferFor(frameBytes)
-      let filled = 0
-      while (filled < frameBytes) {
-        const { bytesRead } = await handle.read(frame, filled, frameBytes - filled, null)
-        if (bytesRead === 0) break
-        filled += bytesRead
-      }
-      if (filled === 0) return
-      if (filled < frameBytes) throw new FfmpegError("output", `ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`)
-      const timeMs = await times.at(index)
-      if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for frame ${index}`, tail.toString())
-      yield { width: size.width, height: size.height, data: frame, timeMs }
+  const frameBytes = size.bytes
+  for (let index = 0; ; index++) {
+    const frame = await bufferFor(frameBytes)
+    let filled = 0
+    while (filled < frameBytes) {
+      const { bytesRead } = await reader.read(frame, filled, frameBytes - filled, null)
+      if (bytesRead === 0) break
+      filled += bytesRead
     }
-  } finally {
-    await handle.close()
+    if (filled === 0) return
+    if (filled < frameBytes) throw new FfmpegError("output", `ffmpeg ended inside a frame (${filled} of ${frameBytes} bytes)`)
+    const timeMs = await times.at(index)
+    if (timeMs === undefined) throw new FfmpegError("output", `no timestamp logged for frame ${index}`, tail.toString())
+    yield { width: size.width, height: size.height, data: frame, timeMs }
   }
 }
 
@@ -375,16 +388,23 @@ async function* fifoFrames(
 export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<DecodedFrame, void, undefined> {
   const ffmpeg = options.ffmpeg ?? resolveFfmpegBinaries().ffmpeg
   const full = options.fullSize
-  const scaledOutput = await fifos.take()
-  const fullOutput = full === undefined ? undefined : await fifos.take()
-  const pipes = fullOutput === undefined ? [scaledOutput] : [scaledOutput, fullOutput]
+  const pipes = full === undefined ? [await fifos.take()] : [await fifos.take(), await fifos.take()]
+  const ends = await Promise.all(pipes.map(openFifo))
+  const release = async () => {
+    await Promise.all(ends.map((end) => Promise.all([end.reader.close(), end.writer.close()])))
+    pipes.forEach(fifos.give)
+  }
   // Checked here, after the last wait before ffmpeg starts and the signal is listened to.
   if (options.signal?.aborted === true) {
-    pipes.forEach(fifos.give)
+    await release()
     throw new FfmpegError("aborted", "decoding aborted before start")
   }
-  const child = spawn(ffmpeg, decodeArguments(options, scaledOutput, fullOutput), { stdio: ["ignore", "ignore", "pipe"] })
+  // The writers become ffmpeg's descriptors 3 and 4, and are closed here once it has them.
+  const outputs = ends.map((_, index) => `pipe:${3 + index}`)
+  const child = spawn(ffmpeg, decodeArguments(options, outputs[0]!, outputs[1]), { stdio: ["ignore", "ignore", "pipe", ...ends.map((end) => end.writer.fd)] })
   lowerChildPriority(child.pid)
+  await Promise.all(ends.map((end) => end.writer.close()))
+  const [scaledEnds, fullEnds] = ends
   const log = new DecoderLog(options.videoStartMs ?? 0, full === undefined ? [SCALED_LOG] : [SCALED_LOG, FULL_LOG])
   let failure: FfmpegError | undefined
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
@@ -411,12 +431,12 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
   const stopFullSamples = new AbortController()
   const stopped = new Promise<void>((resolve) => stopFullSamples.signal.addEventListener("abort", () => resolve(), { once: true }))
   const fullSamples =
-    full === undefined || fullOutput === undefined
+    full === undefined || fullEnds === undefined
       ? Promise.resolve()
       : (async () => {
           const pool = new BufferPool(LENT_FULL_FRAMES)
           const lent = new Set<Promise<void>>()
-          for await (const frame of fifoFrames(fullOutput, { ...full, bytes: yuvFrameBytes(full.width, full.height) }, outputTimes(FULL_LOG), log.tail, pool.take)) {
+          for await (const frame of fifoFrames(fullEnds.reader, { ...full, bytes: yuvFrameBytes(full.width, full.height) }, outputTimes(FULL_LOG), log.tail, pool.take)) {
             const returned = Promise.race([Promise.resolve().then(() => full.onFrame(frame)), stopped]).then(() => {
               lent.delete(returned)
               pool.give(frame.data)
@@ -426,10 +446,8 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
           }
           await Promise.all(lent)
         })().catch((error: unknown) => kill(error instanceof FfmpegError ? error : new FfmpegError("output", String(error))))
-  // ffmpeg may die before it opens a FIFO, which would leave its reader waiting for a writer.
-  const readersReleased = exited.then(() => Promise.all(pipes.map(fifos.releaseReader)))
   try {
-    yield* fifoFrames(scaledOutput, { ...options, bytes: options.width * options.height * 3 }, outputTimes(SCALED_LOG), log.tail, options.frameBuffer ?? ((bytes) => new Uint8Array(bytes)))
+    yield* fifoFrames(scaledEnds!.reader, { ...options, bytes: options.width * options.height * 3 }, outputTimes(SCALED_LOG), log.tail, options.frameBuffer ?? ((bytes) => new Uint8Array(bytes)))
     const code = await exited
     await fullSamples
     if (failure !== undefined) throw failure
@@ -441,8 +459,7 @@ export async function* decodeFrames(options: DecodeOptions): AsyncGenerator<Deco
     stopFullSamples.abort()
     await exited
     await fullSamples
-    await readersReleased
-    pipes.forEach(fifos.give)
+    await release()
   }
   if (failure !== undefined) throw failure
 }
