@@ -76,7 +76,7 @@ for (let i = 1; i <= ROUNDS; i++) {
     console.log(
       `  webhook ${i}/${ROUNDS}: receiver answered ${run.received.map((request) => request.answer).join(", ")}; ` +
         `${delivered ? "delivered once, signature verified" : `NOT delivered as expected (${answered} answered)`}; ` +
-        `resent ${run.resentAfterMs} ms after the last restart (${((Date.now() - started) / 1000).toFixed(1)} s)`
+        `resent ${run.resentAfterMs} ms after the last restarted server listened (0: by then) (${((Date.now() - started) / 1000).toFixed(1)} s)`
     )
   } catch (error) {
     console.log(`  webhook ${i}/${ROUNDS}: the round broke: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
