@@ -1,7 +1,7 @@
 /**
  * The whole analysis against ffmpeg's decode-only time, in one process: `npm run bench`.
  *
- *   node --conditions=@identify-face/source --import tsx tools/bench/index.ts [--input clip.mp4] [--sample-fps 2.5] [--workers N] [--rounds 3]
+ *   node --conditions=@identify-face/source --import tsx tools/bench/index.ts [--input clip.mp4] [--sample-fps 2.5] [--workers N] [--rounds 3] [--process]
  *
  * Without --input it builds (once, cached in the OS temp folder) a 60 s 1080p30 H.264 clip of the
  * test photos with known faces: a hard cut between two people at one place, gaps under and over
@@ -9,7 +9,9 @@
  * and the analysis in turn, `--rounds` times, and prints each stage's time, the ratio of the
  * analysis to decode-only in wall and CPU time per round and their medians (target 2.5x, goal
  * 1.5x; on a shared machine the CPU ratio is the steadier one), the process's peak RSS
- * (worker threads included, ffmpeg children not) and the faces found against the truth.
+ * (worker threads included, ffmpeg children not) and the faces found against the truth. With
+ * `--process` the analysis runs as the embedded server runs it, in a process of its own
+ * (`AnalysisProcess`), whose CPU time is counted and whose peak RSS is printed too.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { availableParallelism } from "node:os"
@@ -18,6 +20,7 @@ import type { Analysis } from "@identify-face/core/FaceAnalyzer"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { resolveFfmpegBinaries, runToCompletion } from "../../packages/node/src/internal/ffmpeg.js"
+import * as AnalysisProcess from "../../packages/node/src/AnalysisProcess.js"
 import * as NodeFaceAnalyzer from "../../packages/node/src/NodeFaceAnalyzer.js"
 import { ASTRONAUT, FPS, FRAME_MS, HOPPER, black, makeShotsClip, pan, pattern, sideBySide, still, zoomIn } from "../../packages/node/test/helpers/faceClips.js"
 import type { FaceClip } from "../../packages/node/test/helpers/faceClips.js"
@@ -27,7 +30,8 @@ const { values } = parseArgs({
     input: { type: "string" },
     "sample-fps": { type: "string" },
     workers: { type: "string", default: String(availableParallelism()) },
-    rounds: { type: "string", default: "3" }
+    rounds: { type: "string", default: "3" },
+    process: { type: "boolean", default: false }
   }
 })
 
@@ -79,13 +83,16 @@ const statFields = (pid: number | "self"): Array<string> => {
     return [] // it has exited since the listing
   }
 }
+/** The pids of this process's running children. */
+const runningChildren = (): Array<number> =>
+  readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name) && Number(statFields(Number(name))[1]) === process.pid)
+    .map(Number)
 const childrenCpuMs = (): number => {
   const reaped = statFields("self")
-  // A running child (the analysis's spawner process) with the children it has reaped (ffmpeg, ffprobe).
-  const running = readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .map((name) => statFields(Number(name)))
-    .filter((fields) => Number(fields[1]) === process.pid)
+  // A running child (the analysis process) with the children it has reaped (ffmpeg, ffprobe).
+  const running = runningChildren()
+    .map((pid) => statFields(pid))
     .reduce((sum, fields) => sum + Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]), 0)
   return (Number(reaped[13]) + Number(reaped[14]) + running) * 10
 }
@@ -93,6 +100,9 @@ const cpuMs = (): number => {
   const own = process.cpuUsage()
   return (own.user + own.system) / 1000 + childrenCpuMs()
 }
+
+const peakRssKiB = (pid: number) => Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0)
+let analysisProcessPeakKiB = 0
 
 let start = performance.now()
 const clip: FaceClip = values.input === undefined ? await benchClip() : { path: values.input, faces: [] }
@@ -121,8 +131,8 @@ const analysis = await Effect.runPromise(
   Effect.scoped(
     Effect.gen(function* () {
       start = performance.now()
-      const analyzer = yield* NodeFaceAnalyzer.make(options)
-      console.log(`detector pool start (${options.poolSize} workers, models loaded): ${millis(start)} ms`)
+      const analyzer = yield* (values.process ? AnalysisProcess.make(options) : NodeFaceAnalyzer.make(options))
+      console.log(`${values.process ? "analysis process" : "detector pool"} start (${options.poolSize} workers, models loaded): ${millis(start)} ms`)
       const video = { path: clip.path, bytes: statSync(clip.path).size, stream: Stream.empty }
       let last: Analysis | undefined
       for (let round = 1; round <= rounds; round++) {
@@ -130,6 +140,8 @@ const analysis = await Effect.runPromise(
         const cpuStarted = cpuMs()
         const childrenCpuStarted = childrenCpuMs()
         last = yield* analyzer.analyze(video, () => Effect.void)
+        // Read while the analysis process lives: it ends with the scope.
+        if (values.process) analysisProcessPeakKiB = Math.max(...runningChildren().map(peakRssKiB))
         const analysisCpuMs = cpuMs() - cpuStarted
         const { probe, coarse, refine, screenshots, analyze = Number.NaN } = last.timings
         wallRatios.push(analyze / baseline.wallMs)
@@ -137,7 +149,7 @@ const analysis = await Effect.runPromise(
         console.log(
           `round ${round}: decode-only ${baseline.wallMs} ms, ${Math.round(baseline.cpuMs)} ms CPU; ` +
             `analysis ${analyze} ms = probe ${probe} + coarse ${coarse} + refine ${refine} + screenshots ${screenshots} ms, ` +
-            `${Math.round(analysisCpuMs)} ms CPU (${Math.round(childrenCpuMs() - childrenCpuStarted)} of it in ffmpeg and ffprobe); ` +
+            `${Math.round(analysisCpuMs)} ms CPU (${Math.round(childrenCpuMs() - childrenCpuStarted)} of it in ${values.process ? "the analysis process" : "ffmpeg and ffprobe"}); ` +
             `${wallRatios.at(-1)!.toFixed(2)}x wall, ${cpuRatios.at(-1)!.toFixed(2)}x CPU`
         )
       }
@@ -150,6 +162,7 @@ console.log(
   `ratio analysis / decode-only, median of ${rounds} rounds: ${median(wallRatios).toFixed(2)}x wall (target 2.5x, goal 1.5x), ${median(cpuRatios).toFixed(2)}x CPU`
 )
 console.log(`peak RSS of this process (worker threads included, ffmpeg children not): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
+if (values.process) console.log(`peak RSS of the analysis process (its worker threads included, ffmpeg children not): ${(analysisProcessPeakKiB / 1024).toFixed(0)} MiB`)
 
 const frameOf = (ms: number) => (ms / FRAME_MS).toFixed(1)
 console.log(`faces: ${analysis.faces.length} found${clip.faces.length === 0 ? "" : `, ${clip.faces.length} true`} (frames, [from, to))`)
