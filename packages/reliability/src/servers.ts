@@ -39,10 +39,17 @@ export type DemoApp = "hono-demo" | "express-demo"
 
 /**
  * Starts a demo app on a free loopback port with its data under `dataDir`, and waits until it
- * listens. `env` adds to the app's settings, e.g. `IDENTIFY_FACE_ANALYZER: "double"`.
+ * listens. `env` adds to the app's settings, e.g. `IDENTIFY_FACE_ANALYZER: "double"`. With
+ * `ownProcessGroup`, the app and its children are a process group, whose id is the app's pid.
  */
-export const startDemo = async (dataDir: string, env: Record<string, string> = {}, app: DemoApp = "hono-demo"): Promise<DemoServer> => {
-  const started = startApp(app, "main.ts", { IDENTIFY_FACE_API_KEYS: API_KEY, IDENTIFY_FACE_DATA_DIR: dataDir, HOST: "127.0.0.1", PORT: "0", ...env })
+export const startDemo = async (
+  dataDir: string,
+  env: Record<string, string> = {},
+  app: DemoApp = "hono-demo",
+  ownProcessGroup = false
+): Promise<DemoServer> => {
+  const settings = { IDENTIFY_FACE_API_KEYS: API_KEY, IDENTIFY_FACE_DATA_DIR: dataDir, HOST: "127.0.0.1", PORT: "0", ...env }
+  const started = startApp(app, "main.ts", settings, ownProcessGroup)
   try {
     const [, url = ""] = await started.waitFor(/listening on (http:\/\/\S+)/, 90_000)
     return {
@@ -103,6 +110,20 @@ export const childrenOf = (pid: number, named: string): Array<number> =>
         return false // exited meanwhile
       }
     })
+
+/** The live processes of process group `group`; zombies, exited but not yet reaped, are not counted. */
+export const processesOf = (group: number): Array<number> =>
+  readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const [state, , pgrp] = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+        return Number(pgrp) === group && state !== "Z"
+      } catch {
+        return false // exited meanwhile
+      }
+    })
+    .map(Number)
 
 /** An upload for the scripted analyzer, which reads no video. */
 export const SCRIPTED_VIDEO = new Blob(["a clip for the scripted analyzer"])

@@ -1,8 +1,10 @@
 /**
  * A demo app stopped with SIGTERM while a task runs and an upload is still arriving: the upload
  * must be answered, the process must exit 0 within its deadline with the task handed back to
- * `pending`, and the task must complete after a restart.
+ * `pending`, and the task must complete after a restart. And the real analysis stopped by a
+ * Ctrl-C, which signals its analysis process too.
  */
+import { readFileSync } from "node:fs"
 import { request } from "node:http"
 import { isTaskId } from "@identify-face/core/Ids"
 import { TaskStore } from "@identify-face/core/TaskStore"
@@ -10,7 +12,7 @@ import * as SqliteStore from "@identify-face/node/SqliteStore"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { watchTasks } from "../../bullmq/test/helpers/watch.js"
-import { API_KEY, SCRIPTED_VIDEO, makeDataDir, startDemo, stillServes, waitForStatus } from "./servers.js"
+import { API_KEY, SCRIPTED_VIDEO, makeDataDir, processesOf, startDemo, stillServes, waitForStatus } from "./servers.js"
 import type { DemoApp } from "./servers.js"
 
 /** One graceful stop and restart. */
@@ -89,6 +91,50 @@ export const runGracefulStop = async (app: DemoApp, options: { readonly taskMs: 
       restartedStatus: restarted?.status,
       afterwards: await stillServes(server.url, server.client)
     }
+  } finally {
+    await server.stop("SIGKILL")
+    dataDir.remove()
+  }
+}
+
+/** The real analysis stopped as a Ctrl-C stops it, and restarted. */
+export interface InterruptRun {
+  readonly exitCode: number | null
+  /** From the SIGINT to the exit. */
+  readonly stopMs: number
+  /** The task's status in the database once the process had exited. */
+  readonly storedStatus: string | undefined
+  /** The processes of the app's group still running once it had exited: its analysis process and ffmpeg, if any. */
+  readonly leftover: ReadonlyArray<number>
+  /** The task's status after the restart, once finished. */
+  readonly restartedStatus: string | undefined
+}
+
+/**
+ * hono-demo with the real analysis, stopped mid-analysis as a Ctrl-C in its terminal stops it:
+ * SIGINT to its whole process group, its analysis process and ffmpeg included. The app must
+ * exit 0 with the task handed back to `pending` and nothing of its group left running, and the
+ * task must complete after a restart.
+ */
+export const runInterruptedAnalysis = async (clip: string): Promise<InterruptRun> => {
+  const dataDir = makeDataDir()
+  let server = await startDemo(dataDir.path, {}, "hono-demo", true)
+  try {
+    const upload = await server.client.uploadVideo(new Blob([readFileSync(clip)]), "video/mp4")
+    const { id } = await server.client.createTask({ videoId: upload.video_id })
+    await waitForStatus(server.client, [id], "processing")
+    const group = server.process.child.pid ?? 0
+    const exited = new Promise<number | null>((resolve) => server.process.child.once("exit", (code) => resolve(code)))
+    const stopped = Date.now()
+    process.kill(-group, "SIGINT")
+    const exitCode = await exited
+    const stopMs = Date.now() - stopped
+    const leftover = processesOf(group)
+    const stored = await storedStatus(dataDir.path, id)
+
+    server = await startDemo(dataDir.path)
+    const [restarted] = (await watchTasks(server.client, [id], 60_000)).tasks
+    return { exitCode, stopMs, storedStatus: stored, leftover, restartedStatus: restarted?.status }
   } finally {
     await server.stop("SIGKILL")
     dataDir.remove()

@@ -2,10 +2,12 @@
  * The embedded server (a demo app as a child process) killed with SIGKILL mid-task, and stopped
  * with SIGTERM: no acknowledged task is lost or left stuck, and the service serves afterwards.
  * Killed while a callback waits for a retry and while the retry is in flight: the callback arrives.
+ * The real analysis stopped by a Ctrl-C: handed back, with nothing left running.
  */
 import { describe, expect, it } from "vitest"
 import { runCrash, runWebhookCrash } from "../src/crash.js"
-import { runGracefulStop } from "../src/shutdown.js"
+import { makeLoadClip } from "../src/load.js"
+import { runGracefulStop, runInterruptedAnalysis } from "../src/shutdown.js"
 
 describe("the embedded server", () => {
   it("killed mid-task completes every acknowledged task after a restart, each once", async () => {
@@ -28,6 +30,13 @@ describe("the embedded server", () => {
     expect(run.resentAfterMs).toBeLessThan(15_000)
     expect(run.delivered).toEqual(run.task)
     expect(run.task.status).toBe("completed")
+  })
+
+  it("with the real analysis, stopped by a Ctrl-C (SIGINT to its process group) mid-analysis, hands the task back, leaves nothing running and completes it after a restart", { timeout: 120_000 }, async () => {
+    const run = await runInterruptedAnalysis(await makeLoadClip())
+    console.log(`Ctrl-C mid-analysis: ${JSON.stringify(run)}`)
+    expect(run).toEqual({ exitCode: 0, stopMs: run.stopMs, storedStatus: "pending", leftover: [], restartedStatus: "completed" })
+    expect(run.stopMs).toBeLessThan(10_000)
   })
 
   it.each(["hono-demo", "express-demo"] as const)("%s stopped with SIGTERM mid-task answers the upload in flight, exits 0 in time and hands the task back", async (app) => {

@@ -22,11 +22,15 @@ export interface Started {
 /** Starts `apps/worker/src/<file>` with `env` over this process's environment. */
 export const start = (file: "main.ts" | "apiNode.ts", env: Record<string, string>): Started => startApp("worker", file, env)
 
-/** Starts `apps/<app>/src/<file>` with `env` over this process's environment. */
-export const startApp = (app: string, file: string, env: Record<string, string>): Started => {
+/**
+ * Starts `apps/<app>/src/<file>` with `env` over this process's environment; in a process group of
+ * its own when `ownProcessGroup` is set, so that a signal can be sent to it and its children alone.
+ */
+export const startApp = (app: string, file: string, env: Record<string, string>, ownProcessGroup = false): Started => {
   const child = spawn(process.execPath, ["--conditions=@identify-face/source", "--import", "tsx", appSource(app, file)], {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: ownProcessGroup
   })
   let output = ""
   let exited = false
