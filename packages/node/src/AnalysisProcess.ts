@@ -92,7 +92,8 @@ const send = (child: ChildProcess, message: ToAnalysisProcess): boolean => {
   return true
 }
 
-const ends = (message: Message) => message.type !== "progress" && message.type !== "ready" && message.type !== "unavailable"
+// Whether a message is the last one of its analysis.
+const endsAnalysis = (message: Message) => message.type !== "progress" && message.type !== "ready" && message.type !== "unavailable"
 
 /** Runs one analysis in `child`, relaying its progress. */
 const analyzeIn = (child: AnalysisChild, id: number, video: Video, path: string, onProgress: ProgressReporter) =>
@@ -107,7 +108,7 @@ const analyzeIn = (child: AnalysisChild, id: number, video: Video, path: string,
         Effect.gen(function* () {
           // Interrupted here: interrupted there too, and waited for, so no ffmpeg of it outlives this.
           if (Exit.isInterrupted(exit) && send(child.process, { type: "interrupt", id })) {
-            while (!ends(yield* Queue.take(inbox)));
+            while (!endsAnalysis(yield* Queue.take(inbox)));
           }
           child.inboxes.delete(id)
         })
