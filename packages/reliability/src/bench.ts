@@ -31,57 +31,66 @@ const add = (a: Counts, b: Counts): Counts => ({
 const line = (counts: Counts) =>
   `created ${counts.created}, completed ${counts.completed}, failed ${counts.failed}, lost ${counts.lost}, stuck ${counts.stuck}, duplicated completions ${counts.duplicated}`
 
-/** Runs `round` ROUNDS times, printing each round's counts and the total; a round that throws counts as a failed round. */
-const repeat = async (name: string, round: () => Promise<{ readonly counts: Counts; readonly note?: string }>) => {
-  let total = zero
+/**
+ * Runs `round` ROUNDS times, printing the line each one gives and its time; a round that throws is
+ * counted as broken. Answers the results of the others.
+ */
+const repeat = async <A>(name: string, round: () => Promise<{ readonly result: A; readonly line: string }>) => {
+  const results: Array<A> = []
   let broken = 0
   for (let i = 1; i <= ROUNDS; i++) {
     const started = Date.now()
     try {
-      const { counts, note } = await round()
-      total = add(total, counts)
-      console.log(`  ${name} ${i}/${ROUNDS}: ${line(counts)}${note ? `; ${note}` : ""} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
+      const { result, line } = await round()
+      results.push(result)
+      console.log(`  ${name} ${i}/${ROUNDS}: ${line} (${((Date.now() - started) / 1000).toFixed(1)} s)`)
     } catch (error) {
       broken++
       console.log(`  ${name} ${i}/${ROUNDS}: the round broke: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
     }
   }
+  return { results, broken }
+}
+
+/** {@link repeat} for rounds of tasks: prints each round's counts, then their total. */
+const repeatTasks = async (name: string, round: () => Promise<{ readonly counts: Counts; readonly note?: string }>) => {
+  const { results, broken } = await repeat(name, async () => {
+    const { counts, note } = await round()
+    return { result: counts, line: `${line(counts)}${note ? `; ${note}` : ""}` }
+  })
+  const total = results.reduce(add, zero)
   console.log(`${name}, ${ROUNDS} rounds${broken ? ` (${broken} broke)` : ""}: ${line(total)}\n`)
   return { total, broken }
 }
 
 console.log("The embedded server killed with SIGKILL mid-task (hono-demo, scripted analyzer, 4 tasks + 8 creates in flight at the kill):")
-const crash = await repeat("crash", async () => {
+const crash = await repeatTasks("crash", async () => {
   const run = await runCrash({ tasks: 4, inFlight: 8, taskMs: 500 })
   return { counts: run.counts, note: `${run.unanswered} creates unanswered at the kill; afterwards healthz ${run.afterwards.healthz}, new task ${run.afterwards.task}` }
 })
 
 console.log("A worker killed with SIGKILL mid-task (one API node, two workers, Redis; 8 tasks):")
-const distributed = await repeat("distributed", async () => {
+const distributed = await repeatTasks("distributed", async () => {
   const run = await runKilledWorker({ tasks: 8, deadlineMs: 40_000 })
   const completions = [...run.completedBy.killed, ...run.completedBy.survivor]
   return { counts: countsOf(run.ids, run, completions.length - new Set(completions).size) }
 })
 
 console.log("The embedded server killed with SIGKILL while a callback is owed: once while its retry waits, once while the retry is in flight:")
-let callbacksDelivered = 0
-for (let i = 1; i <= ROUNDS; i++) {
-  const started = Date.now()
-  try {
-    const run = await runWebhookCrash()
-    const answered = run.received.filter((request) => request.answer === "ok").length
-    // Verified with the tenant's secret by the time it is returned, and the task as the API answers it.
-    const delivered = answered === 1 && run.task.status === "completed" && isDeepStrictEqual(run.delivered, run.task)
-    if (delivered) callbacksDelivered++
-    console.log(
-      `  webhook ${i}/${ROUNDS}: receiver answered ${run.received.map((request) => request.answer).join(", ")}; ` +
-        `${delivered ? "delivered once, signature verified" : `NOT delivered as expected (${answered} answered)`}; ` +
-        `resent ${run.resentAfterMs} ms after the last restarted server listened (0: by then) (${((Date.now() - started) / 1000).toFixed(1)} s)`
-    )
-  } catch (error) {
-    console.log(`  webhook ${i}/${ROUNDS}: the round broke: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`)
+const webhook = await repeat("webhook", async () => {
+  const run = await runWebhookCrash()
+  const answered = run.received.filter((request) => request.answer === "ok").length
+  // Verified with the tenant's secret by the time it is returned, and the task as the API answers it.
+  const delivered = answered === 1 && run.task.status === "completed" && isDeepStrictEqual(run.delivered, run.task)
+  return {
+    result: delivered,
+    line:
+      `receiver answered ${run.received.map((request) => request.answer).join(", ")}; ` +
+      `${delivered ? "delivered once, signature verified" : `NOT delivered as expected (${answered} answered)`}; ` +
+      `resent ${run.resentAfterMs} ms after the last restarted server listened (0: by then)`
   }
-}
+})
+const callbacksDelivered = webhook.results.filter((delivered) => delivered).length
 console.log(`webhook, ${ROUNDS} rounds: callbacks delivered once ${callbacksDelivered}, not ${ROUNDS - callbacksDelivered}\n`)
 
 console.log("A 5 GB upload (generated, chunked) against hono-demo:")
