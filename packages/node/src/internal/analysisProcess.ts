@@ -5,6 +5,7 @@
  * and SIGTERM do not stop it (SIGKILL does).
  */
 import { InternalGenerationError, toErrorObject } from "@identify-face/core/Errors"
+import type { TaskError } from "@identify-face/core/Errors"
 import type { Analysis } from "@identify-face/core/FaceAnalyzer"
 import { FaceAnalyzer } from "@identify-face/core/FaceAnalyzer"
 import * as Cause from "effect/Cause"
@@ -37,13 +38,11 @@ const send = (message: FromAnalysisProcess) => {
   if (process.connected) process.send?.(message)
 }
 
-const ended = (id: number, exit: Exit.Exit<Analysis, unknown>): FromAnalysisProcess => {
+const ended = (id: number, exit: Exit.Exit<Analysis, TaskError>): FromAnalysisProcess => {
   if (Exit.isSuccess(exit)) return { type: "done", id, analysis: exit.value }
   if (Cause.isInterruptedOnly(exit.cause)) return { type: "interrupted", id }
   const failure = Cause.failureOption(exit.cause)
-  const error = Option.isSome(failure)
-    ? (failure.value as InternalGenerationError)
-    : new InternalGenerationError({ message: `the analysis failed: ${Cause.pretty(exit.cause)}` })
+  const error = Option.isSome(failure) ? failure.value : new InternalGenerationError({ message: `the analysis failed: ${Cause.pretty(exit.cause)}` })
   const { code, error_message } = toErrorObject(error)
   return { type: "failed", id, code, message: error_message }
 }
@@ -54,7 +53,7 @@ const serve = () => {
   // the whole group, and must not cut the analyses short before the parent hands their tasks back.
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => undefined)
   let runtime: ManagedRuntime.ManagedRuntime<FaceAnalyzer, never> | undefined
-  const running = new Map<number, Fiber.RuntimeFiber<Analysis, unknown>>()
+  const running = new Map<number, Fiber.RuntimeFiber<Analysis, TaskError>>()
 
   const start = (options: NodeFaceAnalyzer.NodeFaceAnalyzerOptions) => {
     runtime = ManagedRuntime.make(NodeFaceAnalyzer.layer(options))
