@@ -3,8 +3,8 @@
  * everything it starts at lower priority, refusals with their code, an interruption that reaches
  * its ffmpeg, a killed process replaced, and nothing left running when its parent dies.
  */
-import { execFileSync, spawn } from "node:child_process"
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { readdirSync, statSync } from "node:fs"
 import { getPriority, tmpdir } from "node:os"
 import { describe, expect, layer } from "@effect/vitest"
 import { FaceAnalyzer } from "@identify-face/core/FaceAnalyzer"
@@ -15,38 +15,12 @@ import * as Option from "effect/Option"
 import { beforeAll, it as plainIt } from "vitest"
 import * as AnalysisProcess from "../src/AnalysisProcess.js"
 import { fileStream } from "../src/internal/intake/files.js"
-import { niceOfThread } from "./support/proc.js"
+import { childrenOf, isAlive, niceOfThread } from "./support/proc.js"
+import type { ProcessLine } from "./support/proc.js"
 import { ASTRONAUT, FPS, makeShotsClip, still } from "./helpers/faceClips.js"
-
-interface ProcessLine {
-  readonly pid: number
-  readonly args: string
-}
-
-/** The live child processes of `parent`, with their command lines. */
-const childrenOf = (parent: number): Array<ProcessLine> => {
-  let listing = ""
-  try {
-    listing = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(parent)]).toString()
-  } catch {
-    return [] // ps exits 1 when it lists nothing
-  }
-  return listing
-    .split("\n")
-    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
-    .flatMap((match) => (match === null ? [] : [{ pid: Number(match[1]), args: match[2] ?? "" }]))
-}
 
 const analysisProcessesOf = (parent: number) => childrenOf(parent).filter((child) => child.args.includes("analysisProcess"))
 const decodersOf = (parent: number) => childrenOf(parent).filter((child) => /ffmpeg/.test(child.args) && child.args.includes("rawvideo"))
-// A zombie counts as gone: an orphan's is reaped by whatever init the machine has, maybe never.
-const isAlive = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z"
-  } catch {
-    return false
-  }
-}
 const waitUntil = async (condition: () => boolean, timeoutMs: number) => {
   for (const deadline = Date.now() + timeoutMs; !condition() && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50))
   return condition()

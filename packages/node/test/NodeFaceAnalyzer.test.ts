@@ -4,7 +4,6 @@
  * late), gaps split or bridged as API.md says, and a JPEG screenshot of each face. Then the edges:
  * a video given only as a stream, refused videos, progress, options and interruption.
  */
-import { execFileSync } from "node:child_process"
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -25,6 +24,7 @@ import { fileStream } from "../src/internal/intake/files.js"
 import * as NodeFaceAnalyzer from "../src/NodeFaceAnalyzer.js"
 import { ASTRONAUT, FPS, FRAME_MS, HOPPER, black, makeShotsClip, pan, pattern, sideBySide, still, zoomIn } from "./helpers/faceClips.js"
 import type { FaceClip } from "./helpers/faceClips.js"
+import { childrenOf } from "./support/proc.js"
 import { tempDir } from "./support/tempDir.js"
 
 const seconds = (s: number) => Math.round(s * FPS)
@@ -138,10 +138,7 @@ const expectScreenshots = (analysis: Analysis) =>
 
 const analysisDirectories = () => readdirSync(tmpdir()).filter((name) => name.startsWith("identify-face-analysis-"))
 
-const ffmpegChildren = () => {
-  const lines = execFileSync("ps", ["-o", "pid=,args=", "--ppid", String(process.pid)]).toString().split("\n")
-  return lines.filter((line) => /ffmpeg|ffprobe/.test(line))
-}
+const ffmpegChildren = () => childrenOf(process.pid).filter((child) => /ffmpeg|ffprobe/.test(child.args))
 
 layer(NodeFaceAnalyzer.layer({ poolSize: 2 }), { timeout: "60 seconds", excludeTestServices: true })("NodeFaceAnalyzer", (it) => {
   describe("accuracy against the truth of each clip", () => {
@@ -204,7 +201,7 @@ layer(NodeFaceAnalyzer.layer({ poolSize: 2 }), { timeout: "60 seconds", excludeT
       Effect.gen(function* () {
         const fiber = yield* Effect.fork(analyze(fileVideo(clips.longGap.path)))
         // Wait for the coarse pass's decoder (the checks' own runs write no raw video).
-        const decoding = () => ffmpegChildren().some((line) => line.includes("rawvideo"))
+        const decoding = () => ffmpegChildren().some((child) => child.args.includes("rawvideo"))
         while (!decoding() && Option.isNone(yield* Fiber.poll(fiber))) yield* Effect.sleep("20 millis")
         expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
         yield* Fiber.interrupt(fiber)
