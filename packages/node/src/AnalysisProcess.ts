@@ -30,6 +30,7 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import type { FromAnalysisProcess, ToAnalysisProcess } from "./internal/analysisProcess.js"
 import { videoPath } from "./internal/intake/files.js"
+import { forwardProgress } from "./internal/progress.js"
 import * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
 
 // What an analysis hears: its process's answers, or that the process is gone.
@@ -164,8 +165,7 @@ export const make = (options: NodeFaceAnalyzer.NodeFaceAnalyzerOptions = {}): Ef
     Effect.gen(function* () {
       const path = yield* videoPath(video)
       // A second run starts again from 0: it is reported from where the first one got to.
-      let reported = 0
-      const forward = (progress: number) => (progress > reported ? onProgress((reported = progress)) : Effect.void)
+      const forward = forwardProgress(onProgress)
       const run = Effect.tryPromise({
         try: child,
         catch: (error) => new InternalGenerationError({ message: `the analysis process did not start: ${error instanceof Error ? error.message : String(error)}` })

@@ -47,6 +47,7 @@ import { SampleCrops, type Region } from "./internal/SampleCrops.js"
 import type { DecodedFrame, DecodeOptions, RgbFrame } from "./internal/FrameDecoder.js"
 import { videoPath } from "./internal/intake/files.js"
 import { fitWithin } from "./internal/probe.js"
+import { forwardProgress } from "./internal/progress.js"
 
 /** Options of {@link make}; every one is checked when the analyzer is made. */
 export interface NodeFaceAnalyzerOptions {
@@ -199,16 +200,6 @@ const abortable = <A>(what: string, run: (signal: AbortSignal) => Promise<A>): E
       return settled
     })
   })
-
-/** Progress that only moves forward, reported in steps of at least 1%. */
-const forwardProgress = (onProgress: ProgressReporter) => {
-  let reported = 0
-  return (progress: number): Effect.Effect<void> => {
-    if (progress < reported + 0.01 && progress < 1) return Effect.void
-    reported = progress
-    return onProgress(Math.min(1, progress))
-  }
-}
 
 /**
  * The crop of a screenshot: the face box (in a frame of `analysed` size) scaled to the full frame,
