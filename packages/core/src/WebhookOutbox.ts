@@ -200,7 +200,7 @@ export const make = (
     )
 
     return {
-      checkCallbackUrl: (url) => checkCallbackUrl(url, options.allowHost),
+      ...notifier(options.allowHost),
       // The store put the callback in the outbox with the task's final write: read it now.
       finished: (task) => (task.callbackUrl === undefined ? Effect.void : Effect.asVoid(Queue.offer(wakeups, undefined)))
     } satisfies TaskNotifierService
