@@ -31,6 +31,7 @@ import type * as Scope from "effect/Scope"
 import type { FromAnalysisProcess, ToAnalysisProcess } from "./internal/analysisProcess.js"
 import { videoPath } from "./internal/intake/files.js"
 import { forwardProgress } from "./internal/progress.js"
+import { siblingModule } from "./internal/sibling.js"
 import * as NodeFaceAnalyzer from "./NodeFaceAnalyzer.js"
 
 // What an analysis hears: its process's answers, or that the process is gone.
@@ -51,11 +52,8 @@ const STOP_TIMEOUT_MS = 10_000
 
 // From source (tests, the demo apps) the program is a .ts file, run through tsx like its parent.
 const program = () => {
-  const fromSource = import.meta.url.endsWith(".ts")
-  return {
-    path: fileURLToPath(new URL(fromSource ? "./internal/analysisProcess.ts" : "./internal/analysisProcess.js", import.meta.url)),
-    execArgv: fromSource ? ["--conditions=@identify-face/source", "--import", "tsx"] : []
-  }
+  const { url, fromSource } = siblingModule(import.meta.url, "internal/analysisProcess")
+  return { path: fileURLToPath(url), execArgv: fromSource ? ["--conditions=@identify-face/source", "--import", "tsx"] : [] }
 }
 
 /**

@@ -8,6 +8,7 @@ import type { DetectRequest, WorkerMessage } from "./detectorWorker.js"
 import type { Detection, DetectOptions, FaceDetector } from "./FaceDetector.js"
 import type { RgbFrame } from "./FrameDecoder.js"
 import type { HumanDetectorOptions } from "./humanDetector.js"
+import { siblingModule } from "./sibling.js"
 
 /** Pool size and detector tuning. */
 export interface DetectorPoolOptions extends HumanDetectorOptions {
@@ -30,8 +31,7 @@ interface PoolWorker {
 
 // From source (tests, tools run with tsx) the worker is a .ts file: register tsx inside the thread first.
 const startWorker = (options: HumanDetectorOptions): Worker => {
-  const fromSource = import.meta.url.endsWith(".ts")
-  const url = new URL(fromSource ? "./detectorWorker.ts" : "./detectorWorker.js", import.meta.url)
+  const { url, fromSource } = siblingModule(import.meta.url, "detectorWorker")
   if (!fromSource) return new Worker(url, { workerData: options })
   const bootstrap = `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
   return new Worker(bootstrap, { eval: true, workerData: options })
